@@ -1,0 +1,21 @@
+"""Physics core: numpy (and pymatgen) only, no torch at import time.
+
+Modules
+-------
+units
+    Wavelengths and conversions between 2θ, d-spacing and Q.
+form_factors
+    Waasmaier–Kirfel neutral-atom X-ray form factors (from xraydb).
+iam
+    Independent-atom-model electron density: exact point values and fast grids.
+iam_torch
+    The same point evaluation in torch, batched over crystals (imported on demand).
+cells
+    Canonical cell choice and conversion between CMED grids and pymatgen ``VolumetricData``.
+powder
+    Powder patterns from structures (pymatgen ``XRDCalculator``).
+forward
+    Powder patterns from a density grid on a lattice (FFT forward model).
+agreement
+    Pattern agreement metrics (cosine, Rwp).
+"""
