@@ -92,7 +92,9 @@ def composition_vector(
     if mode == "none":
         return vec.astype(np.float32)
     if composition is None:
-        raise ValueError(f"Composition mode {mode!r} needs a composition; use mode='none' for none.")
+        raise ValueError(
+            f"Composition mode {mode!r} needs a composition; use mode='none' for none."
+        )
     comp = as_composition(composition)
     amounts = {}
     for el, amt in comp.items():
@@ -112,7 +114,8 @@ def composition_vector(
 
 def infer_mode(composition: Composition | str | dict | None) -> CompositionMode:
     """Ablation mode a user's input implies: ``none`` for no input, ``no_ratios`` for a list of
-    elements (a string such as ``"Na Cl"`` / ``"Na,Cl"`` or a sequence of symbols), else ``full``."""
+    elements (a string such as ``"Na Cl"`` / ``"Na,Cl"`` or a sequence of symbols), else ``full``.
+    """
     if composition is None:
         return "none"
     if isinstance(composition, (list, tuple, set)):

@@ -72,9 +72,7 @@ def sticks_to_vector(
     tt = np.asarray(two_theta, dtype=float).ravel()
     h = np.asarray(heights, dtype=float).ravel()
     if tt.shape != h.shape:
-        raise ValueError(
-            f"Peak positions and heights differ in length ({tt.size} vs {h.size})."
-        )
+        raise ValueError(f"Peak positions and heights differ in length ({tt.size} vs {h.size}).")
     if tt.size == 0:
         raise ValueError("The pattern has no peaks.")
     if not (np.all(np.isfinite(tt)) and np.all(np.isfinite(h))):
@@ -96,7 +94,9 @@ def sticks_to_vector(
     return vec.astype(np.float32)
 
 
-def pattern_to_vector(pattern: DiffractionPattern, *, normalise: bool = True) -> NDArray[np.float32]:
+def pattern_to_vector(
+    pattern: DiffractionPattern, *, normalise: bool = True
+) -> NDArray[np.float32]:
     """Turn a pymatgen ``DiffractionPattern`` (sticks on the Mo Kα 2θ axis) into the vector.
 
     The pattern must already be on the model's axis (Mo Kα, 2θ in degrees); a pattern at

@@ -14,7 +14,8 @@ Weighted profile R-factor
 Profiles are rendered from sticks with a pseudo-Voigt of fixed FWHM (:func:`simulate_profile`).
 
 This module only needs numpy; measured profiles are anything with ``two_theta``,
-``intensity`` and ``sigma`` attributes (such as :class:`pymatgen_crystalnet.io.patterns.PowderProfile`).
+``intensity`` and ``sigma`` attributes (such as
+:class:`pymatgen_crystalnet.io.patterns.PowderProfile`).
 """
 
 from __future__ import annotations
@@ -64,9 +65,7 @@ def _check_pair(a: NDArray, b: NDArray, names: tuple[str, str]) -> tuple[int, ..
     try:
         return np.broadcast_shapes(a.shape, b.shape)
     except ValueError:
-        raise ValueError(
-            f"{names[0]} {a.shape} and {names[1]} {b.shape} do not broadcast."
-        ) from None
+        raise ValueError(f"{names[0]} {a.shape} and {names[1]} {b.shape} do not broadcast.") from None
 
 
 def _scalar_or_array(x: NDArray[np.float64]) -> float | NDArray[np.float64]:
@@ -309,15 +308,11 @@ def profile_rwp(
     elif weighting == "unit":
         w = np.ones_like(yo)
     else:
-        raise ValueError(
-            f"Unknown weighting {weighting!r}; use 'auto', 'sigma', 'poisson' or 'unit'."
-        )
+        raise ValueError(f"Unknown weighting {weighting!r}; use 'auto', 'sigma', 'poisson' or 'unit'.")
     if background is not None:
         bkg = np.asarray(background, dtype=np.float64)
         if bkg.shape != yo.shape:
-            raise ValueError(
-                f"background has shape {bkg.shape}, the profile {yo.shape}."
-            )
+            raise ValueError(f"background has shape {bkg.shape}, the profile {yo.shape}.")
         yo = yo - bkg
     yc = simulate_profile(two_theta_sticks, heights, tt, fwhm=fwhm, eta=eta)
     r, c = rwp(yo, yc, w, fit_scale=True, return_scale=True)

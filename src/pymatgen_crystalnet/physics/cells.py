@@ -155,7 +155,9 @@ def volumetric_to_grid(
     from pyrho.charge_density import ChargeDensity
 
     if len(volumetric.structure) == 0:
-        raise ValueError("Regridding with mp-pyrho needs the structure's sites, not only a lattice.")
+        raise ValueError(
+            "Regridding with mp-pyrho needs the structure's sites, not only a lattice."
+        )
     density = ChargeDensity.from_pmg(volumetric, normalization="vasp")
     regridded = density.get_transformed(sc_mat=np.eye(3), grid_out=list(dims))
     return np.asarray(regridded.normalized_data[key], dtype=float)

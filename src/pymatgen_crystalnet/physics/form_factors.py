@@ -84,9 +84,7 @@ def wk_coefficients(element: int | str) -> tuple[NDArray[np.float64], NDArray[np
     return row[:N_GAUSSIANS].copy(), row[N_GAUSSIANS : 2 * N_GAUSSIANS].copy(), float(row[-1])
 
 
-def form_factor(
-    element: int | str, s: ArrayLike, b_factor: float = 0.0
-) -> NDArray[np.float64]:
+def form_factor(element: int | str, s: ArrayLike, b_factor: float = 0.0) -> NDArray[np.float64]:
     """Form factor ``f0(s) · exp(−B s²)`` of a neutral atom.
 
     Parameters

@@ -57,7 +57,8 @@ def resolved_two_theta_max(
     lattice: Lattice | ArrayLike, shape: int | tuple[int, int, int], wavelength: float | str = MO_KA
 ) -> float:
     """Largest 2θ (degrees) up to which a grid of ``shape`` on ``lattice`` resolves every
-    reflection at ``wavelength`` (180 when the whole range is covered)."""
+    reflection at ``wavelength`` (180 when the whole range is covered).
+    """
     mat = _lattice_matrix(lattice)
     dims = np.array((shape,) * 3 if np.isscalar(shape) else shape, dtype=int)
     lam = resolve_wavelength(wavelength)
@@ -118,7 +119,9 @@ def pattern_from_density(
     lam = resolve_wavelength(wavelength)
     lo, hi = two_theta_range
     if not 0 <= lo < hi <= TWO_THETA_MAX:
-        raise ValueError(f"two_theta_range must satisfy 0 ≤ min < max ≤ 180, got {two_theta_range}.")
+        raise ValueError(
+            f"two_theta_range must satisfy 0 ≤ min < max ≤ 180, got {two_theta_range}."
+        )
     hkl, f_hkl, inv_d = density_structure_factors(grid, lattice)
     hi_res = resolved_two_theta_max(lattice, np.shape(grid), lam)
     if hi_res < hi:

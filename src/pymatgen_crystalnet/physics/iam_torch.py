@@ -140,9 +140,9 @@ def evaluate_plans_torch(batch: PlanBatch, points: torch.Tensor) -> torch.Tensor
         wide = (torch.cos(phase) * batch.f_real[:, None, :]).sum(-1) + (
             torch.sin(phase) * batch.f_imag[:, None, :]
         ).sum(-1)
-        out[:, start : start + step] = real + (batch.f000[:, None] + 2 * wide) / batch.volume[
-            :, None
-        ]
+        out[:, start : start + step] = (
+            real + (batch.f000[:, None] + 2 * wide) / batch.volume[:, None]
+        )
     return out
 
 

@@ -60,13 +60,17 @@ def xrd_pattern(
         raise ValueError(f"The Debye–Waller factor B must be finite and ≥ 0, got {b_factor}.")
     lo, hi = two_theta_range
     if not 0 <= lo < hi <= TWO_THETA_MAX:
-        raise ValueError(f"two_theta_range must satisfy 0 ≤ min < max ≤ 180, got {two_theta_range}.")
+        raise ValueError(
+            f"two_theta_range must satisfy 0 ≤ min < max ≤ 180, got {two_theta_range}."
+        )
     if len(structure) == 0:
         raise ValueError("The structure has no sites.")
     if conventional:
         from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
-        structure = SpacegroupAnalyzer(structure, symprec=symprec).get_conventional_standard_structure()
+        structure = SpacegroupAnalyzer(
+            structure, symprec=symprec
+        ).get_conventional_standard_structure()
     elements = {el.symbol for el in structure.composition.elements}
     dw = {el: float(b_factor) for el in elements} if b_factor else None
     calc = XRDCalculator(wavelength=lam, debye_waller_factors=dw)
@@ -82,24 +86,6 @@ def xrd_pattern(
     return pattern
 
 
-def xrd_vector(
-    structure: Structure,
-    *,
-    wavelength: float | str = MO_KA,
-    b_factor: float = DEFAULT_B_FACTOR,
-) -> NDArray[np.float32]:
-    """The model's 1024-bin XRD vector of a structure (Mo Kα axis, 2θ = 0–180°).
-
-    ``wavelength`` other than Mo Kα computes the pattern at that wavelength and maps it onto
-    the Mo Kα axis through the d-spacings.
-    """
-    from pymatgen_crystalnet.featurize.xrd_vector import sticks_to_vector
-    from pymatgen_crystalnet.physics.units import convert_two_theta
-
-    lam = resolve_wavelength(wavelength)
-    pattern = xrd_pattern(structure, wavelength=lam, b_factor=b_factor)
-    if np.isclose(lam, MO_KA):
-        return pattern_to_vector(pattern)
-    tt = convert_two_theta(pattern.x, lam, MO_KA)
-    keep = np.isfinite(tt)
-    return sticks_to_vector(tt[keep], np.asarray(pattern.y)[keep])
+def xrd_vector(structure: Structure, *, b_factor: float = DEFAULT_B_FACTOR) -> NDArray[np.float32]:
+    """The model's 1024-bin XRD vector of a structure (Mo Kα, 2θ = 0–180°, DESIGN §2)."""
+    return pattern_to_vector(xrd_pattern(structure, wavelength=MO_KA, b_factor=b_factor))
