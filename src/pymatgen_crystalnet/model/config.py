@@ -1,0 +1,243 @@
+"""The model's hyperparameters: one dataclass, two named presets.
+
+:class:`CrystalNetConfig` is the single source of every architectural choice of the network
+(and of the loss terms that belong to the model: the target transform and β of the KL term).
+It is ``MSONable``, travels inside every checkpoint, and rebuilds the exact network.
+Importing this module does not import torch.
+
+Presets
+-------
+``paper``
+    The sizes of Guo et al. (DESIGN §2): 512-d latent codes, a 1-D DenseNet XRD encoder, a
+    4-layer composition MLP, two 4-layer fusion MLPs on the 1024-d concatenation giving FiLM
+    γ and β (512-d), 128 random Fourier features with B_ij ~ N(0, 3²), and a regressor of
+    3 blocks × 4 layers (512 wide) with skip connections. About 13 M parameters.
+``small``
+    The same architecture, narrower (128-d codes and features) and shallower, sized to train
+    usefully on two CPU cores in about an hour on ~5 k crystals. About 0.8 M parameters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+from monty.json import MSONable
+
+__all__ = [
+    "PRESETS",
+    "CompositionMode",
+    "CrystalNetConfig",
+    "KLReduction",
+    "PositionalEncoding",
+    "TargetTransform",
+    "apply_overrides",
+]
+
+PositionalEncoding = Literal["gaussian", "periodic"]
+CompositionMode = Literal["full", "no_ratios", "drop_element", "none"]
+TargetTransform = Literal["none", "log1p"]
+KLReduction = Literal["mean", "sum"]
+
+
+@dataclass
+class CrystalNetConfig(MSONable):
+    """Hyperparameters of a :class:`~pymatgen_crystalnet.model.crystalnet.CrystalNet`.
+
+    Parameters
+    ----------
+    n_xrd_bins
+        Length of the XRD input vector (1024 bins on 2θ ∈ [0°, 180°]).
+    n_elements
+        Length of the composition input vector (118, indexed by atomic number − 1).
+    latent_dim
+        Size of each latent code (XRD and composition), 512 in the paper.
+    xrd_stem_channels
+        Channels of the first convolution of the DenseNet XRD encoder.
+    xrd_growth_rate
+        Channels added by each densely connected convolution.
+    xrd_layers_per_block
+        Convolutions per dense block.
+    xrd_blocks
+        Dense blocks; a transition (1×1 conv, norm, ReLU, average pooling by 2) separates them.
+    xrd_transition_channels
+        Channels after each transition.
+    composition_layers
+        Linear+BatchNorm+ReLU layers of the composition encoder trunk.
+    composition_hidden
+        Width of the composition encoder trunk.
+    fusion_layers
+        Layers of each of the two fusion MLPs (γ and β), the last one linear.
+    fusion_hidden
+        Width of the hidden fusion layers (1024 in the paper: the concatenation's size).
+    n_frequencies
+        Number of Fourier frequency vectors (rows of B ∈ R^{F×3}).
+    frequency_scale
+        Standard deviation of the frequencies, B_ij ~ N(0, scale²) (3 in the paper).
+    positional_encoding
+        ``"gaussian"`` (the paper's random Fourier features on coordinates centred to
+        [−0.5, 0.5]) or ``"periodic"`` (integer frequency vectors on wrapped coordinates, so the
+        prediction is exactly periodic in the cell: ρ(x) = ρ(x + e_i)).
+    embed_dim
+        Width of the positional embedding p(x), of γ and β, and of the FiLM output.
+    regressor_blocks
+        Blocks of the regressor; every block after the first sees the FiLM output again
+        (skip connection, DeepSDF/NeRF style).
+    regressor_layers_per_block
+        Linear+BatchNorm+ReLU layers per regressor block.
+    regressor_hidden
+        Width of the regressor.
+    composition_mode
+        Composition ablation of DESIGN §2. The dataset builds the matching input vectors;
+        ``"none"`` also removes the composition branch from the network, whose composition
+        code is then identically zero, so "no formula" gives the network no formula.
+    target_transform
+        Transform of the density (e/Å³) the network regresses and the L1 loss compares:
+        ``"log1p"`` (y = log(1 + ρ / target_scale)) or ``"none"`` (y = ρ / target_scale).
+        Predictions are always returned in e/Å³.
+    target_scale
+        Density scale (e/Å³) of the target transform.
+    nonnegative
+        Clamp predicted densities at 0 e/Å³ (electron densities are non-negative).
+    beta_kl
+        Weight β of each of the two KL terms (0.05 in the paper).
+    kl_reduction
+        ``"mean"``: KL(N(μ, σ²) ‖ N(0, 1)) averaged over the latent dimensions (so β weighs a
+        per-dimension divergence against the per-point L1); ``"sum"``: summed over them (the
+        textbook VAE ELBO). Either way averaged over the crystals of a batch.
+    min_sigma
+        Floor added to the softplus of the σ heads, keeping log σ finite.
+    frequency_seed
+        Seed of the random Fourier frequencies (stored in the weights too).
+    """
+
+    n_xrd_bins: int = 1024
+    n_elements: int = 118
+    latent_dim: int = 512
+    xrd_stem_channels: int = 8
+    xrd_growth_rate: int = 8
+    xrd_layers_per_block: int = 4
+    xrd_blocks: int = 2
+    xrd_transition_channels: int = 16
+    composition_layers: int = 4
+    composition_hidden: int = 512
+    fusion_layers: int = 4
+    fusion_hidden: int = 1024
+    n_frequencies: int = 128
+    frequency_scale: float = 3.0
+    positional_encoding: PositionalEncoding = "gaussian"
+    embed_dim: int = 512
+    regressor_blocks: int = 3
+    regressor_layers_per_block: int = 4
+    regressor_hidden: int = 512
+    composition_mode: CompositionMode = "full"
+    target_transform: TargetTransform = "log1p"
+    target_scale: float = 1.0
+    nonnegative: bool = True
+    beta_kl: float = 0.05
+    kl_reduction: KLReduction = "mean"
+    min_sigma: float = 1e-4
+    frequency_seed: int = 0
+    preset: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        for name, kind in (
+            ("positional_encoding", PositionalEncoding),
+            ("composition_mode", CompositionMode),
+            ("target_transform", TargetTransform),
+            ("kl_reduction", KLReduction),
+        ):
+            value = getattr(self, name)
+            if value not in get_args(kind):
+                raise ValueError(f"{name} must be one of {get_args(kind)}, got {value!r}.")
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.type == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValueError(f"{f.name} must be an integer, got {value!r}.")
+            if f.type == "int" and f.name != "frequency_seed" and value < 1:
+                raise ValueError(f"{f.name} must be at least 1, got {value}.")
+            if f.type == "float":
+                value = float(value)
+                setattr(self, f.name, value)
+                if not value >= 0 or value == float("inf"):
+                    raise ValueError(f"{f.name} must be finite and non-negative, got {value}.")
+        if self.target_scale <= 0:
+            raise ValueError(f"target_scale must be positive, got {self.target_scale}.")
+        if self.n_xrd_bins % 2 ** (self.xrd_blocks - 1):
+            raise ValueError(
+                f"n_xrd_bins ({self.n_xrd_bins}) must be divisible by 2**(xrd_blocks - 1) "
+                f"= {2 ** (self.xrd_blocks - 1)} (one average pooling per transition)."
+            )
+
+    @property
+    def uses_composition(self) -> bool:
+        """Whether the network has a composition branch (``composition_mode != "none"``)."""
+        return self.composition_mode != "none"
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides: Any) -> CrystalNetConfig:
+        """Return the named preset (``"paper"`` or ``"small"``), with optional overrides."""
+        if name not in PRESETS:
+            raise ValueError(f"Unknown model preset {name!r}; choose from {sorted(PRESETS)}.")
+        return cls(**{**PRESETS[name], "preset": name, **overrides})
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CrystalNetConfig:
+        """Rebuild a config from :meth:`as_dict` output, rejecting unknown keys."""
+        kwargs = {k: v for k, v in d.items() if not k.startswith("@")}
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise ValueError(f"Unknown CrystalNetConfig field(s): {', '.join(unknown)}.")
+        return cls(**kwargs)
+
+
+#: Named presets: keyword arguments of :class:`CrystalNetConfig`.
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {},
+    "small": {
+        "latent_dim": 128,
+        "xrd_layers_per_block": 4,
+        "composition_layers": 3,
+        "composition_hidden": 128,
+        "fusion_layers": 4,
+        "fusion_hidden": 256,
+        "n_frequencies": 128,
+        "embed_dim": 128,
+        "regressor_blocks": 2,
+        "regressor_layers_per_block": 3,
+        "regressor_hidden": 128,
+    },
+}
+
+
+def _parse_value(text: str) -> Any:
+    """Read a command-line value: JSON (numbers, booleans, null, lists) or a bare string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def apply_overrides(config: Any, overrides: dict[str, Any]) -> Any:
+    """Return a copy of a config dataclass with some fields replaced.
+
+    Values given as strings are read as JSON where they parse (``"3"`` → 3, ``"true"`` →
+    True, ``"[1, 2]"`` → [1, 2]) and kept as strings otherwise; the dataclass then validates.
+
+    Raises
+    ------
+    ValueError
+        If a key is not a field of the config.
+    """
+    known = {f.name for f in dataclasses.fields(config)}
+    values = {}
+    for key, value in overrides.items():
+        if key not in known:
+            raise ValueError(
+                f"{type(config).__name__} has no field {key!r}; fields: {', '.join(sorted(known))}."
+            )
+        values[key] = _parse_value(value) if isinstance(value, str) else value
+    return dataclasses.replace(config, **values)

@@ -1,0 +1,242 @@
+"""Saving and loading model weights: safetensors plus a JSON config, never pickle.
+
+A weights folder holds two files::
+
+    model.safetensors   every tensor of the state dict (float32, or float16 if asked)
+    config.json         {"format": "pymatgen-crystalnet-weights", "format_version": 1,
+                         "config": CrystalNetConfig.as_dict(), "sha256": <of model.safetensors>,
+                         "dtype": "float32" | "float16", "n_parameters": …, "metadata": {…}}
+
+:func:`load_model` refuses, with a :class:`WeightsError` naming the problem, a folder whose
+weights file does not match the SHA-256 recorded in its config (tampered or truncated), whose
+tensors do not match the architecture the config describes (missing, unexpected or
+mis-shaped tensors), or whose files are missing or malformed. Both files are written
+atomically (temporary file, then ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from pymatgen_crystalnet.model.config import CrystalNetConfig
+from pymatgen_crystalnet.model.crystalnet import CrystalNet
+
+__all__ = [
+    "CONFIG_FILE",
+    "FORMAT",
+    "WEIGHTS_FILE",
+    "WeightsError",
+    "load_model",
+    "read_weights_config",
+    "save_model",
+    "sha256_file",
+]
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "pymatgen-crystalnet-weights"
+FORMAT_VERSION = 1
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+
+
+class WeightsError(ValueError):
+    """A weights folder is missing, malformed, tampered with, or does not fit its config."""
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 digest of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: a temporary file in the same folder, fsync, rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> None:
+    """Write ``obj`` as indented JSON to ``path`` atomically."""
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())
+
+
+def _state_for_saving(model: CrystalNet, half: bool) -> dict[str, torch.Tensor]:
+    state = {}
+    for name, tensor in model.state_dict().items():
+        t = tensor.detach().to("cpu")
+        if half and t.is_floating_point():
+            t = t.to(torch.float16)
+        state[name] = t.contiguous()
+    return state
+
+
+def save_model(
+    model: CrystalNet,
+    folder: str | Path,
+    *,
+    half: bool = False,
+    metadata: dict[str, Any] | None = None,
+) -> Path:
+    """Save ``model`` into ``folder`` (created if needed) as safetensors + JSON config.
+
+    Parameters
+    ----------
+    model
+        The model (unwrap DDP / ``torch.compile`` wrappers first, or pass ``.module``).
+    folder
+        Target folder; existing weights there are replaced.
+    half
+        Store floating tensors as float16 (half the size; loaded back as float32).
+    metadata
+        JSON-serialisable notes stored in the config (training data, epochs, scores, …).
+
+    Returns
+    -------
+    Path
+        The folder.
+    """
+    model = getattr(model, "_orig_mod", model)
+    model = getattr(model, "module", model)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = folder / WEIGHTS_FILE
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{WEIGHTS_FILE}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(_state_for_saving(model, half), tmp, metadata={"format": FORMAT})
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        digest = sha256_file(tmp)
+        os.replace(tmp, weights)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    doc = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "config": model.config.as_dict(),
+        "weights_file": WEIGHTS_FILE,
+        "sha256": digest,
+        "dtype": "float16" if half else "float32",
+        "n_parameters": model.num_parameters(),
+        "metadata": metadata or {},
+    }
+    atomic_write_json(folder / CONFIG_FILE, doc)
+    logger.debug("Saved weights to %s (sha256 %s…)", folder, digest[:12])
+    return folder
+
+
+def read_weights_config(folder: str | Path) -> dict[str, Any]:
+    """Read and check the ``config.json`` of a weights folder (no tensors are loaded)."""
+    path = Path(folder) / CONFIG_FILE
+    if not path.is_file():
+        raise WeightsError(f"No {CONFIG_FILE} in {folder}: not a CrystalNet weights folder.")
+    try:
+        doc = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise WeightsError(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise WeightsError(f"{path} is not a CrystalNet weights config (format != {FORMAT!r}).")
+    if doc.get("format_version", 0) > FORMAT_VERSION:
+        raise WeightsError(
+            f"{path} has format version {doc.get('format_version')}; this package reads "
+            f"up to {FORMAT_VERSION}. Upgrade pymatgen-crystalnet."
+        )
+    for key in ("config", "sha256"):
+        if key not in doc:
+            raise WeightsError(f"{path} lacks the {key!r} entry.")
+    return doc
+
+
+def load_model(
+    folder: str | Path,
+    device: str | torch.device = "cpu",
+    *,
+    verify: bool = True,
+) -> CrystalNet:
+    """Load a model saved by :func:`save_model`, in eval mode.
+
+    Parameters
+    ----------
+    folder
+        The weights folder.
+    device
+        Where to put the model.
+    verify
+        Check the SHA-256 of the weights file against the one recorded in the config.
+
+    Raises
+    ------
+    WeightsError
+        If a file is missing or malformed, the weights' SHA-256 does not match the config
+        (tampering or corruption), or the tensors do not match the architecture.
+    """
+    folder = Path(folder)
+    doc = read_weights_config(folder)
+    try:
+        config = CrystalNetConfig.from_dict(doc["config"])
+    except (ValueError, TypeError) as exc:
+        raise WeightsError(f"Invalid model config in {folder / CONFIG_FILE}: {exc}") from None
+    weights = folder / doc.get("weights_file", WEIGHTS_FILE)
+    if not weights.is_file():
+        raise WeightsError(f"Weights file {weights} is missing.")
+    if verify:
+        digest = sha256_file(weights)
+        if digest != doc["sha256"]:
+            raise WeightsError(
+                f"SHA-256 of {weights} ({digest[:16]}…) does not match the one recorded in "
+                f"{folder / CONFIG_FILE} ({str(doc['sha256'])[:16]}…): the weights were "
+                "modified or corrupted after saving. Refusing to load them."
+            )
+    try:
+        state = load_file(weights)
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise WeightsError(f"Cannot read {weights} as safetensors: {exc}") from None
+    model = CrystalNet(config)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = [
+        f"{k}: file {tuple(state[k].shape)} vs config {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in state and tuple(state[k].shape) != tuple(v.shape)
+    ]
+    if missing or unexpected or wrong:
+        parts = []
+        if missing:
+            parts.append(f"missing tensors {missing[:5]}{' …' if len(missing) > 5 else ''}")
+        if unexpected:
+            parts.append(f"unexpected tensors {unexpected[:5]}{' …' if len(unexpected) > 5 else ''}")
+        if wrong:
+            parts.append(f"shape mismatches {wrong[:5]}{' …' if len(wrong) > 5 else ''}")
+        raise WeightsError(
+            f"Weights in {weights} do not fit the architecture of its config: " + "; ".join(parts) + "."
+        )
+    state = {k: v.to(expected[k].dtype) for k, v in state.items()}
+    model.load_state_dict(state)
+    model.to(device)
+    model.eval()
+    return model
