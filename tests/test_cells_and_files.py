@@ -101,3 +101,30 @@ def test_failed_write_leaves_nothing(tmp_path, nacl):
     with pytest.raises(ValueError, match="format"):
         write_density(np.ones((4, 4, 4)), nacl, tmp_path / "x", fmt="pdb")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_density_command(tmp_path):
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from pymatgen_crystalnet.cli import main
+
+    example = Path(__file__).parents[1] / "src" / "pymatgen_crystalnet" / "examples" / "NaCl.cif"
+    result = CliRunner().invoke(main, ["density", str(example), "-n", "24", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "cosine 0.99" in result.output
+    import json
+
+    summary = json.loads((tmp_path / "pattern.json").read_text())
+    assert summary["spacegroup_number"] == 225
+    assert summary["electrons"] == pytest.approx(28.0, rel=2e-3)
+    assert summary["forward_model"]["cosine_vs_pymatgen"] > 0.99
+    assert Chgcar.from_file(str(tmp_path / "CHGCAR")).data["total"].shape == (24, 24, 24)
+    assert (tmp_path / "CHGCAR").stat().st_mode & 0o044  # readable by others, like any file
+
+    bad = tmp_path / "bad.cif"
+    bad.write_text("data_x\n_cell_length_a 1\n")
+    result = CliRunner().invoke(main, ["density", str(bad), "-o", str(tmp_path / "b")])
+    assert result.exit_code != 0 and "Cannot read a structure" in result.output
+    assert not (tmp_path / "b").exists()

@@ -16,6 +16,8 @@ __all__ = ["main"]
 #: sub-command name -> "module:attribute" of a click command or group
 _SUBCOMMANDS: dict[str, str] = {
     "data": "pymatgen_crystalnet.cli.data:data",
+    "density": "pymatgen_crystalnet.cli.density:density",
+    "train": "pymatgen_crystalnet.cli.train:train",
 }
 
 

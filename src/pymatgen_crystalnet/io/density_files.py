@@ -41,6 +41,14 @@ __all__ = [
 BOHR_IN_ANGSTROM: float = 0.529177210903
 
 
+def _publish(tmp: str, target: Path) -> None:
+    """Give the temporary file the usual permissions (umask applied) and move it into place."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, target)
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[TextIO]:
     """Open a temporary file beside ``path``; rename it onto ``path`` only on success."""
@@ -50,7 +58,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[TextIO]:
     try:
         with os.fdopen(fd, mode) as handle:
             yield handle
-        os.replace(tmp, target)
+        _publish(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -78,7 +86,7 @@ def write_chgcar(grid: ArrayLike, structure: Structure, path: str | os.PathLike)
     os.close(fd)
     try:
         chgcar.write_file(tmp)
-        os.replace(tmp, target)
+        _publish(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
