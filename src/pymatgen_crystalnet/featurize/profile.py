@@ -45,6 +45,7 @@ from scipy.signal import find_peaks
 
 from pymatgen_crystalnet.featurize.xrd_vector import sticks_to_vector
 from pymatgen_crystalnet.physics.agreement import simulate_profile
+from pymatgen_crystalnet.physics.powder import lorentz_polarisation
 from pymatgen_crystalnet.physics.units import MO_KA, convert_two_theta, resolve_wavelength
 
 if TYPE_CHECKING:
@@ -63,22 +64,6 @@ logger = logging.getLogger(__name__)
 
 ReductionMethod = Literal["peaks", "bin_max"]
 BackgroundMethod = Literal["snip", "none"]
-
-
-def lorentz_polarisation(two_theta: ArrayLike) -> NDArray[np.float64]:
-    """Lorentz–polarisation factor ``(1 + cos² 2θ) / (sin² θ cos θ)`` (unpolarised beam).
-
-    The same factor as pymatgen's ``XRDCalculator``. It diverges at 2θ → 0° and 180°.
-
-    Parameters
-    ----------
-    two_theta
-        2θ in degrees, in (0, 180).
-    """
-    tt = np.radians(np.asarray(two_theta, dtype=np.float64))
-    th = tt / 2
-    with np.errstate(divide="ignore"):
-        return (1 + np.cos(tt) ** 2) / (np.sin(th) ** 2 * np.cos(th))
 
 
 def snip_background(

@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from pymatgen_crystalnet.featurize.xrd_vector import TWO_THETA_MAX, pattern_to_vector
+from pymatgen_crystalnet.physics.powder import lorentz_polarisation
 from pymatgen_crystalnet.physics.units import MO_KA, resolve_wavelength
 
 if TYPE_CHECKING:
@@ -136,8 +137,7 @@ def pattern_from_density(
     hkl, f_hkl, theta, two_theta = hkl[inside], f_hkl[inside], theta[inside], two_theta[inside]
     if two_theta.size == 0:
         raise ValueError(f"No reflection of this lattice falls in 2θ = {lo}–{hi}° at λ = {lam} Å.")
-    lorentz = (1 + np.cos(2 * theta) ** 2) / (np.sin(theta) ** 2 * np.cos(theta))
-    intensity = np.abs(f_hkl) ** 2 * lorentz
+    intensity = np.abs(f_hkl) ** 2 * lorentz_polarisation(two_theta)
 
     order = np.argsort(two_theta, kind="stable")
     two_theta, intensity, hkl = two_theta[order], intensity[order], hkl[order]

@@ -11,7 +11,7 @@ import logging
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from pymatgen_crystalnet.featurize.xrd_vector import TWO_THETA_MAX, pattern_to_vector
 from pymatgen_crystalnet.physics.iam import DEFAULT_B_FACTOR
@@ -21,9 +21,25 @@ if TYPE_CHECKING:
     from pymatgen.analysis.diffraction.core import DiffractionPattern
     from pymatgen.core import Structure
 
-__all__ = ["xrd_pattern", "xrd_vector"]
+__all__ = ["lorentz_polarisation", "xrd_pattern", "xrd_vector"]
 
 logger = logging.getLogger(__name__)
+
+
+def lorentz_polarisation(two_theta: ArrayLike) -> NDArray[np.float64]:
+    """Lorentz–polarisation factor ``(1 + cos² 2θ) / (sin² θ cos θ)`` (unpolarised beam).
+
+    The factor pymatgen's ``XRDCalculator`` applies; it diverges at 2θ → 0° and 180°.
+
+    Parameters
+    ----------
+    two_theta
+        2θ in degrees.
+    """
+    tt = np.radians(np.asarray(two_theta, dtype=np.float64))
+    th = tt / 2
+    with np.errstate(divide="ignore"):
+        return (1 + np.cos(tt) ** 2) / (np.sin(th) ** 2 * np.cos(th))
 
 
 def xrd_pattern(
