@@ -24,8 +24,9 @@ class GaussianHead(nn.Module):
 
     def __init__(self, n_in: int, latent_dim: int, min_sigma: float) -> None:
         super().__init__()
-        self.mean = nn.Sequential(nn.Linear(n_in, latent_dim), BatchNorm(latent_dim))
-        self.sigma = nn.Sequential(nn.Linear(n_in, latent_dim), BatchNorm(latent_dim))
+        # No Linear biases: the BatchNorm that follows would cancel them (zero gradient).
+        self.mean = nn.Sequential(nn.Linear(n_in, latent_dim, bias=False), BatchNorm(latent_dim))
+        self.sigma = nn.Sequential(nn.Linear(n_in, latent_dim, bias=False), BatchNorm(latent_dim))
         self.min_sigma = min_sigma
 
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -89,7 +90,7 @@ class XRDEncoder(nn.Module):
             if block < c.xrd_blocks - 1:
                 layers += [_ConvNormReLU(channels, c.xrd_transition_channels, 1), nn.AvgPool1d(2)]
                 channels = c.xrd_transition_channels
-        layers.append(nn.Conv1d(channels, 1, kernel_size=1))
+        layers.append(nn.Conv1d(channels, 1, kernel_size=1, bias=False))  # head BatchNorm follows
         self.features = nn.Sequential(*layers)
         self.n_flat = c.n_xrd_bins // 2 ** (c.xrd_blocks - 1)
         self.head = GaussianHead(self.n_flat, c.latent_dim, c.min_sigma)

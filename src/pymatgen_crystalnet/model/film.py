@@ -23,10 +23,10 @@ from pymatgen_crystalnet.model.layers import linear_bn_relu
 __all__ = ["FiLM"]
 
 
-def _fusion_mlp(config: CrystalNetConfig) -> nn.Sequential:
+def _fusion_mlp(config: CrystalNetConfig, bias: bool) -> nn.Sequential:
     widths = [2 * config.latent_dim] + [config.fusion_hidden] * (config.fusion_layers - 1)
     layers: list[nn.Module] = [linear_bn_relu(a, b) for a, b in pairwise(widths)]
-    layers.append(nn.Linear(widths[-1], config.embed_dim))
+    layers.append(nn.Linear(widths[-1], config.embed_dim, bias=bias))
     return nn.Sequential(*layers)
 
 
@@ -35,8 +35,9 @@ class FiLM(nn.Module):
 
     def __init__(self, config: CrystalNetConfig) -> None:
         super().__init__()
-        self.gamma = _fusion_mlp(config)
-        self.beta = _fusion_mlp(config)
+        self.gamma = _fusion_mlp(config, bias=True)
+        # A constant shift of P is cancelled by the regressor's BatchNorms: β needs no bias.
+        self.beta = _fusion_mlp(config, bias=False)
 
     def forward(self, z_xrd: torch.Tensor, z_composition: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``z_xrd, z_composition (B, latent_dim)`` → ``gamma, beta (B, embed_dim)``."""

@@ -14,11 +14,26 @@ from torch import nn
 __all__ = ["BatchNorm", "linear_bn_relu", "set_batchnorm_sync"]
 
 
+class _AllReduceSum(torch.autograd.Function):
+    """Sum a tensor over all processes; the gradient is summed over them likewise."""
+
+    @staticmethod
+    def forward(ctx, tensor: torch.Tensor, group: object | None) -> torch.Tensor:
+        ctx.group = group
+        out = tensor.clone()
+        torch.distributed.all_reduce(out, group=group)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        out = grad.clone()
+        torch.distributed.all_reduce(out, group=ctx.group)
+        return out, None
+
+
 def _all_reduce_sum(tensor: torch.Tensor, group: object | None) -> torch.Tensor:
     """Differentiable sum over all processes (the gradient is summed back likewise)."""
-    from torch.distributed.nn.functional import all_reduce
-
-    return all_reduce(tensor, group=group) if group is not None else all_reduce(tensor)
+    return _AllReduceSum.apply(tensor, group)
 
 
 class BatchNorm(nn.BatchNorm1d):

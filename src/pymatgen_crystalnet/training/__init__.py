@@ -1,0 +1,37 @@
+"""Training CrystalNet: trainer, schedule, augmentation, validation scores, checkpoints.
+
+Public names are loaded lazily (``TrainingConfig`` imports no torch).
+
+- :class:`TrainingConfig` (``config.py``): training hyperparameters, ``paper``/``small``
+  presets.
+- :class:`Trainer`, :func:`train` (``trainer.py``): the training loop (DDP-aware).
+- :class:`SyntheticCrystals` (``synthetic.py``): toy crystals for tests and smoke runs.
+- ``validation.py``: batched 3-D SSIM (scikit-image semantics), map CC, NMAE, PSNR over the
+  24 cube rotations.
+- ``checkpoint.py``: atomic, resumable snapshots; ``schedule.py``: SGDR learning rate;
+  ``augment.py``: batch augmentations; ``distributed.py``: ``torchrun`` process groups.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = ["SyntheticCrystals", "Trainer", "TrainingConfig", "train"]
+
+_WHERE = {
+    "TrainingConfig": "config",
+    "Trainer": "trainer",
+    "train": "trainer",
+    "SyntheticCrystals": "synthetic",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,173 @@
+"""Training hyperparameters: a dataclass with the same ``paper`` / ``small`` presets as the model.
+
+Importing this module does not import torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+from monty.json import MSONable
+
+__all__ = ["TRAINING_PRESETS", "AmpMode", "SelectMetric", "TrainingConfig"]
+
+SelectMetric = Literal["ssim", "cc"]
+AmpMode = Literal["auto", "bf16", "off"]
+
+
+@dataclass
+class TrainingConfig(MSONable):
+    """How to train a CrystalNet (DESIGN §2, "Training").
+
+    Parameters
+    ----------
+    epochs
+        Passes over the training set.
+    batch_size
+        Crystals per optimizer step, over all processes together (the global batch; each of
+        W processes takes ``batch_size / W``).
+    lr, lr_min
+        Cosine annealing with warm restarts from ``lr`` down to ``lr_min``.
+    restart_cycles
+        Cycle lengths in epochs (100, 200, 400, 800 in the paper). When they do not sum to
+        ``epochs`` they are scaled proportionally to the run length (see
+        :func:`~pymatgen_crystalnet.training.schedule.scale_cycles`).
+    weight_decay
+        Adam's L2 weight decay (0 in the paper).
+    grad_clip
+        Clip the global gradient norm to this value (0 disables).
+    n_strata
+        Query points per crystal = ``n_strata³``, one uniform point in each cell of an
+        ``n_strata³`` partition of the unit cell (10 → 1000 points in the paper). Used by the
+        dataset builder.
+    xrd_noise, composition_noise
+        Standard deviation of the Gaussian noise added to the XRD and composition inputs,
+        followed by ReLU (0.001 in the paper).
+    max_shift_bins
+        XRD shift augmentation: each pattern moves by a random integer number of bins in
+        [−k, k] (3 bins = 0.53° < 0.6° of 2θ).
+    val_every
+        Validate every this many epochs (and after the last one).
+    val_grid
+        Grid size n of the validation densities (the paper evaluates at 50).
+    val_samples
+        Latent samples per validation crystal (2 in the paper).
+    val_batch_size
+        Validation crystals predicted at once.
+    val_max_crystals
+        Validate on at most this many crystals of the validation split (0: all).
+    select_metric
+        Keep the checkpoint with the best validation ``"ssim"`` (the paper's choice) or map
+        ``"cc"`` (DESIGN §3: SSIM alone rewards flat maps).
+    seed
+        Seed of initialisation, data order, augmentation and latent noise.
+    amp
+        Mixed precision: ``"auto"`` (bf16 autocast on CUDA, off on CPU), ``"bf16"``, ``"off"``.
+    compile
+        Wrap the model in ``torch.compile`` for training.
+    num_workers
+        DataLoader worker processes.
+    checkpoint_every
+        Write a resumable checkpoint every this many epochs (and after the last one).
+    keep_checkpoints
+        Resumable checkpoints kept on disk (the newest ones).
+    predict_batch_points
+        Memory bound of grid predictions during validation (rows at once).
+    preset
+        Name of the preset this config came from, if any (informational).
+    """
+
+    epochs: int = 1500
+    batch_size: int = 128
+    lr: float = 1e-3
+    lr_min: float = 1e-6
+    restart_cycles: tuple[int, ...] = (100, 200, 400, 800)
+    weight_decay: float = 0.0
+    grad_clip: float = 0.0
+    n_strata: int = 10
+    xrd_noise: float = 1e-3
+    composition_noise: float = 1e-3
+    max_shift_bins: int = 3
+    val_every: int = 1
+    val_grid: int = 50
+    val_samples: int = 2
+    val_batch_size: int = 8
+    val_max_crystals: int = 0
+    select_metric: SelectMetric = "ssim"
+    seed: int = 0
+    amp: AmpMode = "auto"
+    compile: bool = False
+    num_workers: int = 0
+    checkpoint_every: int = 1
+    keep_checkpoints: int = 2
+    predict_batch_points: int = 2**17
+    preset: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        self.restart_cycles = tuple(int(c) for c in self.restart_cycles)
+        if not self.restart_cycles or min(self.restart_cycles) < 1:
+            raise ValueError(f"restart_cycles must be positive, got {self.restart_cycles}.")
+        for name, kind in (("select_metric", SelectMetric), ("amp", AmpMode)):
+            if getattr(self, name) not in get_args(kind):
+                raise ValueError(f"{name} must be one of {get_args(kind)}, got {getattr(self, name)!r}.")
+        positive = (
+            "epochs",
+            "batch_size",
+            "n_strata",
+            "val_every",
+            "val_grid",
+            "val_samples",
+            "val_batch_size",
+            "checkpoint_every",
+            "keep_checkpoints",
+            "predict_batch_points",
+        )
+        for name in positive:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        for name in ("max_shift_bins", "val_max_crystals", "num_workers"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}.")
+        for name in ("lr", "lr_min", "weight_decay", "grad_clip", "xrd_noise", "composition_noise"):
+            value = float(getattr(self, name))
+            setattr(self, name, value)
+            if not 0 <= value < float("inf"):
+                raise ValueError(f"{name} must be finite and non-negative, got {value}.")
+        if self.lr_min > self.lr:
+            raise ValueError(f"lr_min ({self.lr_min}) must not exceed lr ({self.lr}).")
+        if self.val_grid < 7:
+            raise ValueError(f"val_grid must be at least 7 (the SSIM window), got {self.val_grid}.")
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides: Any) -> TrainingConfig:
+        """Return the named preset (``"paper"`` or ``"small"``), with optional overrides."""
+        if name not in TRAINING_PRESETS:
+            raise ValueError(f"Unknown training preset {name!r}; choose from {sorted(TRAINING_PRESETS)}.")
+        return cls(**{**TRAINING_PRESETS[name], "preset": name, **overrides})
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainingConfig:
+        """Rebuild from :meth:`as_dict` output, rejecting unknown keys."""
+        kwargs = {k: v for k, v in d.items() if not k.startswith("@")}
+        unknown = sorted(set(kwargs) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"Unknown TrainingConfig field(s): {', '.join(unknown)}.")
+        return cls(**kwargs)
+
+
+#: Named presets: keyword arguments of :class:`TrainingConfig`.
+TRAINING_PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {},
+    "small": {
+        "epochs": 60,
+        "batch_size": 32,
+        "n_strata": 8,
+        "val_every": 2,
+        "val_grid": 24,
+        "val_max_crystals": 64,
+    },
+}
