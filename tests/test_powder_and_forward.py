@@ -108,3 +108,8 @@ def test_forward_errors(nacl):
         pattern_from_density(grid * np.nan, nacl.lattice)
     with pytest.raises(ValueError, match="3-D"):
         pattern_from_density(grid[0], nacl.lattice)
+
+
+def test_flat_density_has_no_bragg_peaks(nacl):
+    pattern = pattern_from_density(np.full((10, 10, 10), 0.3), canonical_cell(nacl).lattice)
+    assert len(pattern.x) == 0

@@ -19,4 +19,13 @@ __version__ = "0.1.0.dev0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-__all__ = ["__version__"]
+__all__ = ["CrystalNetSolver", "__version__"]
+
+
+def __getattr__(name: str) -> object:
+    """Load the solver (and torch) only when it is asked for."""
+    if name == "CrystalNetSolver":
+        from pymatgen_crystalnet.solver.solver import CrystalNetSolver
+
+        return CrystalNetSolver
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

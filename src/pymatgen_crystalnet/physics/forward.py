@@ -108,7 +108,8 @@ def pattern_from_density(
 ) -> DiffractionPattern:
     """Powder stick pattern of a density grid (e/Å³) on a lattice, intensities scaled to 100.
 
-    The range is cut at :func:`resolved_two_theta_max` when the grid resolves less.
+    The range is cut at :func:`resolved_two_theta_max` when the grid resolves less. A flat
+    density (no Bragg intensity) gives an empty pattern.
 
     Raises
     ------
@@ -147,6 +148,8 @@ def pattern_from_density(
     peak_tt = two_theta[starts]
     multiplicity = np.bincount(group)
     first = np.nonzero(starts)[0]
+    if peak_int.max() <= 0:  # a flat density has no Bragg intensity
+        return DiffractionPattern(np.zeros(0), np.zeros(0), [], [])
     strong = peak_int > RELATIVE_INTENSITY_TOL * peak_int.max()
     x = peak_tt[strong]
     y = peak_int[strong] / peak_int.max() * 100.0

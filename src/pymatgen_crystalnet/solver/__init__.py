@@ -1,0 +1,1 @@
+"""Solving structures from powder patterns: the solver, cubic indexing, forward verification."""

@@ -1,0 +1,314 @@
+"""``CrystalNetSolver``: candidate electron densities from a powder pattern.
+
+::
+
+    from pymatgen_crystalnet.solver import CrystalNetSolver
+    solver = CrystalNetSolver.from_pretrained()               # bundled weights, offline
+    result = solver.solve(pattern, "NaCl", n_candidates=5)    # cubic: lattice found by indexing
+    best = result[0]
+    best.density                                              # pymatgen VolumetricData (ρ × V)
+    best.agreement                                            # {"cosine": …, "rwp": …}
+
+The model proposes ``n_candidates`` densities (latent samples) on the canonical cell; each is
+verified by the forward model (its own pattern against the input) and the candidates come back
+ranked by that agreement, best first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from pymatgen_crystalnet.featurize.composition import composition_vector, infer_mode
+from pymatgen_crystalnet.solver.indexing import index_cubic, index_cubic_with_a
+from pymatgen_crystalnet.solver.inputs import PreparedPattern, prepare_pattern
+from pymatgen_crystalnet.solver.verification import Verification, rank_by_agreement, verify_density
+
+if TYPE_CHECKING:
+    from pymatgen.analysis.diffraction.core import DiffractionPattern
+    from pymatgen.core import Lattice
+    from pymatgen.io.common import VolumetricData
+
+    from pymatgen_crystalnet.model.crystalnet import CrystalNet
+
+__all__ = ["Candidate", "CrystalNetSolver", "SolveResult"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Candidate:
+    """One proposed density, with its verification.
+
+    Attributes
+    ----------
+    rank
+        0 for the best agreement.
+    sample
+        Which latent sample produced it.
+    grid
+        (n, n, n) CMED in e/Å³ at fractional points (i/n, j/n, k/n) of ``lattice``.
+    lattice
+        The cell the grid lives on.
+    verification
+        Its forward pattern and agreement with the input.
+    """
+
+    rank: int
+    sample: int
+    grid: NDArray[np.float32]
+    lattice: Lattice
+    verification: Verification
+
+    @property
+    def density(self) -> VolumetricData:
+        """The density as pymatgen ``VolumetricData`` on the lattice (data = ρ × V)."""
+        from pymatgen_crystalnet.physics.cells import grid_to_volumetric
+
+        return grid_to_volumetric(self.grid, self.lattice)
+
+    @property
+    def agreement(self) -> dict[str, float]:
+        """Agreement of the candidate's computed pattern with the input."""
+        return {"cosine": self.verification.cosine, "rwp": self.verification.rwp}
+
+    @property
+    def pattern(self) -> DiffractionPattern:
+        """The candidate's computed stick pattern (Mo Kα)."""
+        return self.verification.pattern
+
+
+@dataclass
+class SolveResult(Sequence):
+    """Candidates ranked best first, with the inputs that produced them."""
+
+    candidates: list[Candidate]
+    lattice: Lattice
+    lattice_source: str
+    composition_mode: str
+    input_vector: NDArray[np.float32]
+    covered: NDArray[np.bool_]
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self.candidates[i]
+
+    def __len__(self) -> int:
+        return len(self.candidates)
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-friendly summary."""
+        return {
+            "lattice": self.lattice.matrix.tolist(),
+            "lattice_abc": list(self.lattice.abc),
+            "lattice_angles": list(self.lattice.angles),
+            "lattice_source": self.lattice_source,
+            "composition_mode": self.composition_mode,
+            **self.info,
+            "candidates": [
+                {
+                    "rank": c.rank,
+                    "sample": c.sample,
+                    **c.agreement,
+                    "density_max": float(c.grid.max()),
+                    "electrons": float(c.grid.mean() * self.lattice.volume),
+                }
+                for c in self.candidates
+            ],
+        }
+
+
+class CrystalNetSolver:
+    """Solve electron densities from powder patterns with a trained CrystalNet.
+
+    Parameters
+    ----------
+    model
+        A trained :class:`~pymatgen_crystalnet.model.crystalnet.CrystalNet`.
+    metadata
+        What the weights record about their training data (``cell``, ``b_factor``, …).
+    name
+        Label for reports.
+    device
+        Torch device (default: CUDA when available, else CPU).
+    """
+
+    def __init__(
+        self,
+        model: CrystalNet,
+        metadata: dict[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        device: str | None = None,
+    ) -> None:
+        import torch
+
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.model = model.to(self.device).eval()
+        self.metadata = dict(metadata or {})
+        self.name = name
+        self.cell = self.metadata.get("cell", "primitive")
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, device: str | None = None) -> CrystalNetSolver:
+        """Load weights saved by ``save_model`` (a folder with model.safetensors + config.json)."""
+        from pymatgen_crystalnet.model.weights import load_model, read_weights_config
+
+        folder = Path(path)
+        model = load_model(folder, device="cpu")
+        meta = read_weights_config(folder).get("metadata", {})
+        return cls(model, meta, name=folder.name, device=device)
+
+    @classmethod
+    def from_pretrained(cls, name: str | None = None, device: str | None = None) -> CrystalNetSolver:
+        """Load a model bundled with the package (the default one when ``name`` is None)."""
+        from pymatgen_crystalnet.model.pretrained import pretrained_path
+
+        return cls.from_checkpoint(pretrained_path(name), device=device)
+
+    # ------------------------------------------------------------------ inputs
+
+    def _lattice(self, prepared: PreparedPattern, lattice: Any) -> tuple[Lattice, str, dict]:
+        from pymatgen.core import Lattice
+
+        if lattice is not None:
+            if isinstance(lattice, Lattice):
+                return lattice, "given", {}
+            if np.isscalar(lattice):
+                indexing = index_cubic_with_a(
+                    prepared.peaks_two_theta,
+                    prepared.wavelength,
+                    float(lattice),
+                    intensities=prepared.peaks_height,
+                    tolerance=prepared.position_tolerance,
+                )
+                return indexing.lattice(self.cell), "given a (cubic)", {"centring": indexing.centring}
+            mat = np.asarray(lattice, dtype=float)
+            if mat.shape != (3, 3):
+                raise ValueError("lattice must be a pymatgen Lattice, a (3, 3) matrix or a cubic a (Å).")
+            return Lattice(mat), "given", {}
+        try:
+            indexing = index_cubic(
+                prepared.peaks_two_theta,
+                prepared.wavelength,
+                intensities=prepared.peaks_height,
+                tolerance=prepared.position_tolerance,
+            )
+        except ValueError as exc:
+            raise ValueError(
+                "A lattice is needed: the pattern did not index as cubic "
+                f"({exc}). Pass lattice=Lattice(...) (the cell the density should live on)."
+            ) from None
+        info = {"indexed_a": indexing.a, "centring": indexing.centring}
+        return indexing.lattice(self.cell), "indexed (cubic)", info
+
+    def _composition(
+        self, composition: Any, mode: str | None, rng: np.random.Generator
+    ) -> tuple[np.ndarray, str]:
+        mode = mode or infer_mode(composition)
+        if self.model.config.composition_mode == "none":
+            mode = "none"
+        if isinstance(composition, (list, tuple, set)):
+            composition = {str(el): 1 for el in composition}
+        elif isinstance(composition, str) and mode == "no_ratios":
+            composition = {el: 1 for el in composition.replace(",", " ").split()}
+        return composition_vector(composition, mode, rng=rng), mode  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ solving
+
+    def solve(
+        self,
+        pattern: Any,
+        composition: Any = None,
+        *,
+        lattice: Any = None,
+        wavelength: float | str | None = None,
+        n_candidates: int = 5,
+        grid: int = 50,
+        seed: int | None = None,
+        composition_mode: str | None = None,
+        deterministic: bool = False,
+    ) -> SolveResult:
+        """Propose, verify and rank candidate densities for one pattern.
+
+        Parameters
+        ----------
+        pattern
+            ``DiffractionPattern`` (sticks), ``PowderProfile``, a profile file path,
+            ``(two_theta, intensity)`` arrays, or a 1024-bin Mo Kα vector.
+        composition
+            ``Composition``/formula (ratios used), a list of elements or a string like
+            ``"Na Cl"`` (elements only), or None (no formula).
+        lattice
+            The cell the density lives on: a pymatgen ``Lattice``, a (3, 3) matrix, or a cubic
+            ``a`` in Å. Omitted: a cubic pattern is indexed; otherwise an error asks for one.
+        wavelength
+            Wavelength of the input (Å or a name); read from the file or Mo Kα by default.
+        n_candidates
+            Latent samples to draw.
+        grid
+            Grid points per cell axis.
+        seed
+            Seed of the latent samples (reproducible candidates).
+        composition_mode
+            Override the inferred ablation mode.
+        deterministic
+            Use the latent means (all candidates identical).
+        """
+        import torch
+
+        if n_candidates < 1:
+            raise ValueError(f"n_candidates must be at least 1, got {n_candidates}.")
+        if grid < 4:
+            raise ValueError(f"grid must be at least 4 points per axis, got {grid}.")
+        prepared = prepare_pattern(pattern, wavelength)
+        cell, lattice_source, info = self._lattice(prepared, lattice)
+        rng = np.random.default_rng(seed)
+        comp_vec, mode = self._composition(composition, composition_mode, rng)
+        gen = torch.Generator(device=self.device)
+        gen.manual_seed(int(rng.integers(2**31)) if seed is None else int(seed))
+        xrd = torch.as_tensor(prepared.vector, device=self.device)[None]
+        comp = torch.as_tensor(comp_vec, device=self.device)[None]
+        grids = (
+            self.model.predict_grid(
+                xrd, comp, n=grid, k=n_candidates, deterministic=deterministic, generator=gen
+            )[:, 0]
+            .cpu()
+            .numpy()
+        )
+        verifications = [verify_density(g, cell, prepared.vector, prepared.covered) for g in grids]
+        order = rank_by_agreement(verifications)
+        candidates = [
+            Candidate(rank=r, sample=i, grid=grids[i], lattice=cell, verification=verifications[i])
+            for r, i in enumerate(order)
+        ]
+        logger.info(
+            "Solved: %d candidates on %s lattice, best cosine %.4f",
+            len(candidates),
+            lattice_source,
+            candidates[0].verification.cosine,
+        )
+        return SolveResult(
+            candidates=candidates,
+            lattice=cell,
+            lattice_source=lattice_source,
+            composition_mode=mode,
+            input_vector=prepared.vector,
+            covered=prepared.covered,
+            info={"wavelength": prepared.wavelength, "input_kind": prepared.kind, "model": self.name, **info},
+        )
+
+    def solve_many(
+        self, patterns: Sequence[Any], compositions: Sequence[Any] | None = None, **kwargs: Any
+    ) -> list[SolveResult]:
+        """Solve several patterns (same keyword arguments for all)."""
+        compositions = [None] * len(patterns) if compositions is None else list(compositions)
+        if len(compositions) != len(patterns):
+            raise ValueError("Give one composition per pattern.")
+        return [self.solve(p, c, **kwargs) for p, c in zip(patterns, compositions)]
