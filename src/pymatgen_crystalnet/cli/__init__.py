@@ -18,6 +18,8 @@ _SUBCOMMANDS: dict[str, str] = {
     "data": "pymatgen_crystalnet.cli.data:data",
     "density": "pymatgen_crystalnet.cli.density:density",
     "train": "pymatgen_crystalnet.cli.train:train",
+    "solve": "pymatgen_crystalnet.cli.solve:solve",
+    "models": "pymatgen_crystalnet.cli.solve:models",
 }
 
 

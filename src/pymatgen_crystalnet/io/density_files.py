@@ -95,8 +95,15 @@ def write_chgcar(grid: ArrayLike, structure: Structure, path: str | os.PathLike)
 
 
 def _site_numbers(structure: Structure) -> list[int]:
-    # a disordered site is drawn as its majority species
-    return [max(site.species.items(), key=lambda kv: kv[1])[0].Z for site in structure]
+    """Atomic number of each site's majority species; 0 for a placeholder (dummy) species."""
+    from pymatgen.core import Element
+
+    numbers = []
+    for site in structure:
+        species = max(site.species.items(), key=lambda kv: kv[1])[0]
+        symbol = getattr(species, "symbol", "")
+        numbers.append(Element(symbol).Z if Element.is_valid_symbol(symbol) else 0)
+    return numbers
 
 
 def write_cube(
