@@ -21,7 +21,7 @@ from pymatgen_crystalnet.data.builders import CrystalBuilder, DatasetBuilder
 from pymatgen_crystalnet.data.config import BuildConfig, SplitConfig
 from pymatgen_crystalnet.data.runner import RunReport, run_builder
 from pymatgen_crystalnet.data.sources import IngestReport, ingest, iter_source
-from pymatgen_crystalnet.data.stores import get_store
+from pymatgen_crystalnet.data.stores import get_store, require_existing
 
 __all__ = ["BuildReport", "build_dataset", "dataset_counts", "open_stores"]
 
@@ -140,6 +140,7 @@ def dataset_counts(
         ``{"structures": int, "successful": int, "failed": int, "duplicates": int,
         "excluded": int, "splits": {system: {split: n}}}``.
     """
+    require_existing(store)
     stores = open_stores(store, ("structures", "crystals", "dataset"))
     try:
         states = Counter(d.get("state") for d in stores["crystals"].query(properties=["state"]))

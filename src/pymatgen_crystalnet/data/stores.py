@@ -41,6 +41,7 @@ __all__ = [
     "EmbeddedStore",
     "get_store",
     "is_mongo_uri",
+    "require_existing",
     "supports_indexes",
 ]
 
@@ -311,6 +312,20 @@ def get_store(location: str | os.PathLike, collection: str, *, key: str = "mater
         folder = Path(loc[len(_JSON_PREFIX):]).expanduser()
         return AtomicJSONStore(str(folder / f"{collection}.json"), key=key)
     return EmbeddedStore(collection, database_path=str(Path(loc).expanduser()), key=key)
+
+
+def require_existing(location: str | os.PathLike) -> None:
+    """Raise ``FileNotFoundError`` if an on-disk store location does not exist (yet).
+
+    Reading commands call this so that a mistyped path gives a clear error instead of
+    creating an empty store. MongoDB URIs are not checked (the server answers for them).
+    """
+    loc = str(location)
+    if is_mongo_uri(loc):
+        return
+    folder = Path(loc[len(_JSON_PREFIX):] if loc.startswith(_JSON_PREFIX) else loc).expanduser()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"No dataset store at {loc}; build one with `crystalnet data build`.")
 
 
 def _redact(uri: str) -> str:

@@ -1,0 +1,146 @@
+"""A torch ``Dataset`` over an exported dataset: inputs plus density at sampled points.
+
+Each item is a dict of tensors::
+
+    {"xrd": (1024,) float32,          # XRD vector (max 1)
+     "composition": (118,) float32,   # in the chosen ablation mode
+     "points": (P, 3) float32,        # fractional coordinates in [0, 1)
+     "density": (P,) float32,         # e/Å³ at the points
+     "index": int}                    # row in the (sub)set
+
+Points are stratified as in the paper: one uniform point in each cell of a
+``points_per_axis``³ partition of the unit cell (10³ = 1000 by default). The density is the
+exact IAM value at each point (from the exported structure arrays and form-factor table, B as
+exported) or, for crystals with a stored DFT grid, its periodic trilinear interpolation.
+
+Randomness is reproducible and independent of DataLoader workers: item ``i`` in epoch ``e``
+draws from ``numpy.random.default_rng([seed, e, i])`` (call :meth:`set_epoch` each epoch);
+with ``fixed_points=True`` the draw ignores the epoch (validation).
+
+Only numpy and torch are needed: no pymatgen or xraydb.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from pymatgen_crystalnet.data.reader import (
+    CompositionMode,
+    ExportedDataset,
+    apply_composition_mode,
+    load_export,
+    stratified_points,
+    trilinear_periodic,
+)
+
+__all__ = ["CrystalDensityDataset", "load_split"]
+
+TargetKind = Literal["auto", "iam", "grid", "none"]
+_BELOW_ONE = np.nextafter(np.float32(1.0), np.float32(0.0))
+
+
+class CrystalDensityDataset(Dataset):
+    """Crystals of an export as training items.
+
+    Parameters
+    ----------
+    data
+        An :class:`ExportedDataset` or the path of an export.
+    split
+        Keep only this split (or these splits); None keeps all.
+    points_per_axis
+        Stratification: ``points_per_axis``³ query points per crystal.
+    composition_mode
+        ``full``, ``no_ratios``, ``drop_element`` or ``none`` (DESIGN §2).
+    seed
+        Seed of the point sampling and of ``drop_element``.
+    fixed_points
+        Draw the same points for an item in every epoch.
+    target
+        ``auto`` (grid where stored, else IAM), ``iam``, ``grid`` (error for crystals without
+        one) or ``none`` (no ``density`` key: the caller computes it, e.g. on the GPU).
+    """
+
+    def __init__(
+        self,
+        data: ExportedDataset | str | os.PathLike,
+        split: str | list[str] | None = None,
+        *,
+        points_per_axis: int = 10,
+        composition_mode: CompositionMode = "full",
+        seed: int = 0,
+        fixed_points: bool = False,
+        target: TargetKind = "auto",
+    ) -> None:
+        data = data if isinstance(data, ExportedDataset) else load_export(data)
+        self.data = data.subset(split) if split is not None else data
+        if len(self.data) == 0:
+            raise ValueError(f"No crystals in split {split!r}.")
+        if points_per_axis < 1:
+            raise ValueError(f"points_per_axis must be at least 1, got {points_per_axis}.")
+        if composition_mode not in ("full", "no_ratios", "drop_element", "none"):
+            raise ValueError(f"Unknown composition mode {composition_mode!r}.")
+        if target not in ("auto", "iam", "grid", "none"):
+            raise ValueError(f"Unknown target {target!r}; use auto, iam, grid or none.")
+        if target == "grid" and np.any(self.data.grid_index < 0):
+            raise ValueError("target='grid' but some crystals have no stored density grid.")
+        self.points_per_axis = int(points_per_axis)
+        self.composition_mode: CompositionMode = composition_mode
+        self.seed = int(seed)
+        self.fixed_points = fixed_points
+        self.target: TargetKind = target
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Use the random draws of ``epoch`` (new points each epoch unless ``fixed_points``)."""
+        self.epoch = int(epoch)
+
+    def _rng(self, index: int) -> np.random.Generator:
+        key = [self.seed, index] if self.fixed_points else [self.seed, self.epoch, index]
+        return np.random.default_rng(key)
+
+    def density_at(self, index: int, points: np.ndarray) -> np.ndarray:
+        """Target density (e/Å³) of crystal ``index`` at fractional points (P, 3)."""
+        grid = self.data.grid(index) if self.target in ("auto", "grid") else None
+        if grid is not None:
+            return trilinear_periodic(grid, points)
+        return self.data.iam_density(index, points)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} crystals")
+        index = int(index) % len(self)
+        rng = self._rng(index)
+        # float32 points strictly below 1; targets are computed at exactly these points
+        points = np.minimum(stratified_points(rng, self.points_per_axis).astype(np.float32),
+                            _BELOW_ONE)
+        comp = apply_composition_mode(self.data.composition[index], self.composition_mode, rng)
+        item: dict[str, Any] = {
+            "xrd": torch.from_numpy(self.data.xrd[index].astype(np.float32)),
+            "composition": torch.from_numpy(comp),
+            "points": torch.from_numpy(points),
+            "index": index,
+        }
+        if self.target != "none":
+            density = self.density_at(index, points.astype(np.float64))
+            item["density"] = torch.from_numpy(density.astype(np.float32))
+        return item
+
+
+def load_split(
+    path: str | os.PathLike | ExportedDataset, split: str | list[str], **kwargs: Any
+) -> CrystalDensityDataset:
+    """The :class:`CrystalDensityDataset` of one split (or several) of an export.
+
+    ``kwargs`` go to :class:`CrystalDensityDataset` (``points_per_axis``,
+    ``composition_mode``, ``seed``, ``fixed_points``, ``target``).
+    """
+    return CrystalDensityDataset(path, split, **kwargs)

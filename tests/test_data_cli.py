@@ -1,0 +1,56 @@
+"""``crystalnet data build / export / info`` through click."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from pymatgen_crystalnet.cli import main
+from pymatgen_crystalnet.data.sources import read_jsonl
+
+CORPUS = Path(__file__).parent / "data" / "mini_corpus.jsonl.gz"
+IDS = {"mp-569304", "mp-919", "mp-1018134", "mp-1184509", "bad-cif"}
+
+
+def test_build_export_info(tmp_path):
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps(r.model_dump(mode="json")) + "\n"
+                              for r in read_jsonl(CORPUS) if r.material_id in IDS))
+    store = tmp_path / "store"
+    runner = CliRunner()
+    res = runner.invoke(main, ["data", "build", "--source", str(corpus), "--store", str(store),
+                               "--crystal-system", "cubic", "--crystal-system", "Trigonal",
+                               "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert "4 new" in res.output and "(1 failed)" in res.output  # hexagonal one not ingested
+    lines = {line.split()[0]: line.split()[1:] for line in res.output.splitlines() if line}
+    assert lines["cubic"] == ["0", "0", "1", "1"] and lines["trigonal"] == ["1", "1", "0", "2"]
+
+    res = runner.invoke(main, ["data", "info", str(store)])
+    assert res.exit_code == 0 and "3 built, 1 failed" in res.output
+
+    out = tmp_path / "ds.npz"
+    res = runner.invoke(main, ["data", "export", "--store", str(store), "-o", str(out),
+                               "--split", "train", "--split", "val"])
+    assert res.exit_code == 0, res.output
+    assert "2 crystals" in res.output and out.is_file()
+    res = runner.invoke(main, ["data", "info", str(out)])
+    assert res.exit_code == 0 and "format 1" in res.output and "2 crystals" in res.output
+
+
+def test_clear_errors(tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(main, ["data", "build", "--source", str(tmp_path / "nope.jsonl"),
+                               "--store", str(tmp_path / "s")])
+    assert res.exit_code != 0 and "does not exist" in res.output
+    res = runner.invoke(main, ["data", "build", "--source", str(CORPUS), "--store",
+                               str(tmp_path / "s"), "--crystal-system", "cubical"])
+    assert res.exit_code != 0 and "cubical" in res.output
+    res = runner.invoke(main, ["data", "info", str(tmp_path / "missing")])
+    assert res.exit_code != 0 and "neither a store nor an export" in res.output
+    res = runner.invoke(main, ["data", "export", "--store", str(tmp_path / "empty"), "-o",
+                               str(tmp_path / "x.npz")])
+    assert res.exit_code != 0 and "No dataset store" in res.output
+    assert not (tmp_path / "x.npz").exists() and not (tmp_path / "empty").exists()
