@@ -136,3 +136,15 @@ def test_no_formula_model_trains_and_validation_contract(tmp_path, data):
     trainer = Trainer(model_cfg, cfg, data[0], bad_val, tmp_path / "b", device="cpu", progress=False)
     with pytest.raises(ValueError, match="grid"):
         trainer.validate()
+
+
+def test_bf16_autocast_path_on_cpu(tmp_path, data):
+    summary = run(tmp_path / "run", data, epochs=1, amp="bf16")
+    row = summary["history"][0]
+    assert all(torch.isfinite(torch.tensor(row[k])) for k in ("train_loss", "val_ssim", "val_cc"))
+
+
+@pytest.mark.slow
+def test_torch_compile_trains(tmp_path, data):
+    summary = run(tmp_path / "run", data, epochs=1, compile=True)
+    assert torch.isfinite(torch.tensor(summary["history"][0]["train_loss"]))
