@@ -90,6 +90,13 @@ def test_config_round_trip_and_validation():
         apply_overrides(cfg, {"latentdim": "64"})
 
 
+def test_double_inputs_are_accepted():
+    model = tiny_model()
+    xrd, comp, points = inputs()
+    out = model.predict_points(xrd.double(), comp.double(), points.double(), k=1, deterministic=True)
+    assert out.dtype == torch.float32 and out.shape == (1, 4, 10)
+
+
 def test_bad_input_shapes_are_named():
     model = tiny_model()
     xrd, comp, points = inputs()

@@ -91,3 +91,5 @@ def test_train_on_an_export(tmp_path):
     assert row["val_crystals"] >= 1 and 0 < row["val_ssim"] <= 1
     data = json.loads((out / "training.json").read_text())["data"]
     assert data["source"] == "export" and data["n_train"] >= 3 and data["b_factor"] == 1.0
+    meta = json.loads((out / "best" / "config.json").read_text())["metadata"]
+    assert meta["cell"] == "primitive" and meta["b_factor"] == 1.0 and meta["density_source"] == "iam"

@@ -99,6 +99,8 @@ class CrystalNet(nn.Module):
             without a composition branch the last two are zeros.
         """
         self._check_inputs(xrd, composition)
+        dtype = self.positional.frequencies.dtype  # float32 inputs whatever the caller passed
+        xrd, composition = xrd.to(dtype), composition.to(dtype)
         mu_x, sigma_x = self.xrd_encoder(xrd)
         if self.composition_encoder is not None:
             mu_c, sigma_c = self.composition_encoder(composition)

@@ -421,6 +421,18 @@ class Trainer:
         out["val_crystals"] = int(sums[-1].item())
         return out
 
+    def _weights_metadata(self) -> dict[str, Any]:
+        """What a user of the weights must know about the data they were trained on."""
+        d = self.data_description
+        sources = sorted((d.get("density_sources") or {}).keys()) or [str(d.get("source", "unknown"))]
+        return {
+            "cell": d.get("cell", "primitive"),
+            "b_factor": d.get("b_factor"),
+            "wavelength": d.get("wavelength"),
+            "composition_mode": self.model_config.composition_mode,
+            "density_source": "+".join(sources),
+        }
+
     # ------------------------------------------------------------------ main loop
     def _is_better(self, metrics: dict[str, float]) -> bool:
         key = f"val_{self.config.select_metric}"
@@ -490,6 +502,7 @@ class Trainer:
                         self.out_dir,
                         self.model,
                         {
+                            **self._weights_metadata(),
                             "epoch": epoch + 1,
                             "selected_on": f"val_{cfg.select_metric}",
                             "validation": val,
