@@ -235,3 +235,24 @@ def test_sigkill_halfway_then_rerun_finishes(tmp_path):
     structures = {d["material_id"] for d in _all(db, "structures")}
     assert set(ids) == structures
     assert len(_all(db, "dataset")) == sum(d["state"] == "successful" for d in crystals) == 16
+
+
+def test_builders_on_an_indexed_mongo_like_store():
+    """The same builders on maggma's MemoryStore (mongomock: a MongoStore with indexes)."""
+    from maggma.stores import MemoryStore
+
+    from pymatgen_crystalnet.data.builders import CrystalBuilder, DatasetBuilder
+    from pymatgen_crystalnet.data.runner import run_builder
+
+    structures = MemoryStore("structures", key="material_id")
+    crystals = MemoryStore("crystals", key="material_id")
+    dataset = MemoryStore("dataset", key="material_id")
+    structures.connect()
+    ingest(read_jsonl(CORPUS, limit=2), structures)
+    builder = CrystalBuilder(structures, crystals, config=BuildConfig())
+    report = run_builder(builder, progress=False)
+    assert report.processed == 2 and report.failed == 0
+    assert "state_1" in crystals._collection.index_information()
+    assert run_builder(CrystalBuilder(structures, crystals), progress=False).processed == 0
+    run_builder(DatasetBuilder(crystals, dataset), progress=False)
+    assert dataset.count({"kept": True}) == 1  # the two Hg R-3m entries are duplicates

@@ -172,6 +172,8 @@ def test_mp_source_with_charge_densities_end_to_end(tmp_path):
         item["density"].numpy(),
         _trilinear_reference(grid, item["points"].double().numpy()), rtol=1e-5)
     assert torch.all(item["density"] > 0)
+    np.testing.assert_array_equal(data.density_grid(i, 24), grid)
+    assert data.density_grid(i, 12).shape == (12, 12, 12)
     # the crystal without a grid falls back to exact IAM
     j = 1 - i
     np.testing.assert_allclose(data[j]["density"].numpy(),

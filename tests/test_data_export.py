@@ -176,6 +176,11 @@ def test_torch_items(export_path):
     assert torch.equal(fixed[1]["points"], first) and first.shape == (64, 3)
     none = CrystalDensityDataset(export_path, composition_mode="none", target="none")
     assert "density" not in none[0] and float(none[0]["composition"].abs().sum()) == 0
+    n = 12
+    axis = np.arange(n) / n
+    grid_pts = np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), axis=-1).reshape(-1, 3)
+    np.testing.assert_allclose(ds.density_grid(2, n).ravel(), ds.density_at(2, grid_pts),
+                               rtol=1e-6, atol=1e-9)
     loader = torch.utils.data.DataLoader(ds, batch_size=3)
     batch = next(iter(loader))
     assert batch["points"].shape == (3, 1000, 3) and batch["density"].shape == (3, 1000)

@@ -120,6 +120,8 @@ def test_configs_validate_and_fingerprint():
         SplitConfig(val_fraction=0.6, test_fraction=0.5)
     assert BuildConfig(crystal_systems=["Cubic"]).crystal_systems == ["cubic"]
     assert BuildConfig().fingerprint() == BuildConfig(crystal_systems=["cubic"]).fingerprint()
-    assert BuildConfig().fingerprint() != BuildConfig(b_factor=0.0).fingerprint()
+    assert BuildConfig().fingerprint() != BuildConfig(b_factor=0.5).fingerprint()
+    with pytest.raises(ValueError, match="B > 0"):
+        BuildConfig(b_factor=0.0)
     cfg = BuildConfig(cell="conventional", b_factor=0.5)
     assert BuildConfig.from_dict(cfg.as_dict()) == cfg

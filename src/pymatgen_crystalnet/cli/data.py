@@ -42,7 +42,8 @@ def data() -> None:
               help="Worker processes.")
 @click.option("--limit", type=click.IntRange(1), default=None,
               help="Ingest at most this many structures.")
-@click.option("--b-factor", default=1.0, show_default=True, type=click.FloatRange(0),
+@click.option("--b-factor", default=1.0, show_default=True,
+              type=click.FloatRange(0, min_open=True),
               help="Debye–Waller factor B (Å²) of patterns and IAM densities.")
 @click.option("--cell", type=click.Choice(["primitive", "conventional"]), default="primitive",
               show_default=True, help="Canonical cell of the densities.")

@@ -85,8 +85,11 @@ class BuildConfig(MSONable):
             raise ValueError(f"Unknown cell choice {self.cell!r}; use 'primitive' or 'conventional'.")
         if not self.symprec > 0:
             raise ValueError(f"symprec must be positive, got {self.symprec}.")
-        if not self.b_factor >= 0:
-            raise ValueError(f"b_factor must be >= 0 Å², got {self.b_factor}.")
+        if not self.b_factor > 0:
+            raise ValueError(
+                f"b_factor must be > 0 Å² (the IAM density's constant term needs B > 0), "
+                f"got {self.b_factor}."
+            )
         if int(self.grid_n) < 2:
             raise ValueError(f"grid_n must be at least 2, got {self.grid_n}.")
         self.grid_n = int(self.grid_n)

@@ -130,6 +130,20 @@ class ExportedDataset:
             b_factor=self.b_factor, coefficients=self.form_factors,
         )
 
+    def iam_grid(self, i: int, n: int = 50) -> NDArray[np.float64]:
+        """IAM density (e/Å³) of crystal ``i`` on the n³ grid, point (i, j, k) at (i, j, k)/n.
+
+        The fast grid path (real-space stencils and one FFT), much quicker than
+        :meth:`iam_density` at n³ points.
+        """
+        from pymatgen_crystalnet.physics.iam import iam_grid_from_arrays
+
+        frac, zs, occ = self.atoms(i)
+        return iam_grid_from_arrays(
+            self.lattice[i], frac, zs, n, occupancies=occ,
+            b_factor=self.b_factor, coefficients=self.form_factors,
+        )
+
     def counts(self) -> dict[str, dict[str, int]]:
         """Crystals by crystal system and split."""
         out: dict[str, Counter] = {}

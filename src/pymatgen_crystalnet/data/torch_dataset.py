@@ -114,6 +114,21 @@ class CrystalDensityDataset(Dataset):
             return trilinear_periodic(grid, points)
         return self.data.iam_density(index, points)
 
+    def density_grid(self, index: int, n: int = 50) -> np.ndarray:
+        """Target density (e/Å³) of crystal ``index`` on the n³ grid (C order, (i, j, k)/n).
+
+        A stored grid of that size is returned as is, another size is interpolated; the IAM
+        uses the fast grid path (for validation and evaluation on the full grid).
+        """
+        grid = self.data.grid(index) if self.target in ("auto", "grid") else None
+        if grid is None:
+            return self.data.iam_grid(index, n)
+        if grid.shape == (n, n, n):
+            return np.asarray(grid, dtype=np.float64)
+        axis = np.arange(n, dtype=np.float64) / n
+        pts = np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), axis=-1)
+        return trilinear_periodic(grid, pts)
+
     def __getitem__(self, index: int) -> dict[str, Any]:
         if not -len(self) <= index < len(self):
             raise IndexError(f"index {index} out of range for {len(self)} crystals")
