@@ -38,8 +38,8 @@ class GridDensitySet(Dataset):
     ----------
     base
         Dataset whose items have ``xrd`` and ``composition`` and which offers
-        ``density_at(index, points (P, 3)) -> (P,)`` in e/Å³ (as
-        ``CrystalDensityDataset`` and :class:`SyntheticCrystals` do).
+        ``density_grid(index, n) -> (n, n, n)`` (C order, as ``CrystalDensityDataset``) or
+        ``density_at(index, points (P, 3)) -> (P,)`` in e/Å³ (as :class:`SyntheticCrystals`).
     n
         Grid points per axis.
     """
@@ -56,7 +56,10 @@ class GridDensitySet(Dataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         item = dict(self.base[index])
         if index not in self._cache:
-            rho = self.base.density_at(index, self.points.numpy().astype(np.float64))
+            if hasattr(self.base, "density_grid"):  # fast n³ path of CrystalDensityDataset
+                rho = np.asarray(self.base.density_grid(index, self.n)).reshape(-1)
+            else:
+                rho = self.base.density_at(index, self.points.numpy().astype(np.float64))
             self._cache[index] = torch.as_tensor(np.asarray(rho), dtype=torch.float32)
         item["points"] = self.points
         item["density"] = self._cache[index]
