@@ -67,7 +67,7 @@ DEFAULT_EPS: float = 1e-10
 #: Default split width (Å²): terms with w < split go to real space. Tuned for grids.
 GRID_SPLIT_WIDTH: float = 12.0
 #: Default split width for point evaluation (fewer reflections per point).
-POINT_SPLIT_WIDTH: float = 40.0
+POINT_SPLIT_WIDTH: float = 80.0
 _FOUR_PI2 = 4.0 * np.pi**2
 _CHUNK_ELEMENTS = 1 << 22
 
@@ -357,14 +357,12 @@ def evaluate_plan(plan: IAMPlan, frac_points: ArrayLike) -> NDArray[np.float64]:
             cart = pts[start : start + step] @ plan.lattice
             d = cart[:, None, :] - img_cart[None, :, :]
             r2 = np.einsum("pmi,pmi->pm", d, d)
-            near = r2 <= rc2
+            p_idx, m_idx = np.nonzero(r2 <= rc2)  # only pairs within the cutoff
+            r2_near = r2[p_idx, m_idx]
             vals = np.einsum(
-                "mk,pmk,pm->p",
-                plan.amplitude,
-                np.exp(-plan.alpha[None, :, :] * r2[:, :, None]),
-                near,
+                "nk,nk->n", plan.amplitude[m_idx], np.exp(-plan.alpha[m_idx] * r2_near[:, None])
             )
-            out[start : start + step] += vals
+            out[start : start + step] += np.bincount(p_idx, vals, minlength=cart.shape[0])
     if plan.hkl.shape[0]:
         step = max(1, _CHUNK_ELEMENTS // plan.hkl.shape[0])
         for start in range(0, pts.shape[0], step):
