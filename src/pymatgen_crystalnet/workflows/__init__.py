@@ -1,0 +1,58 @@
+"""jobflow workflows: build a dataset → train → evaluate; solve → verify → rank.
+
+Modules (import them explicitly; importing this package loads neither jobflow nor torch):
+
+- :mod:`.schemas`: the pydantic output documents, with provenance.
+- :mod:`.jobs`: the job decorator :func:`~.jobs.crystalnet_job` and the Makers
+  ``BuildDatasetMaker``, ``TrainMaker``, ``EvaluateMaker``, ``SolveMaker``, ``VerifyMaker``.
+- :mod:`.flows`: ``TrainEvaluateMaker``, ``SolveVerifyMaker``, ``PipelineMaker``.
+- :mod:`.run`: the on-disk JobStore and :func:`~.run.run_workflow_locally`.
+- :mod:`.fireworks`: submitting to a FireWorks LaunchPad and reporting from it.
+
+See ``docs/workflows.md``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "BuildDatasetMaker",
+    "EvaluateMaker",
+    "PipelineMaker",
+    "SolveMaker",
+    "SolveVerifyMaker",
+    "TrainEvaluateMaker",
+    "TrainMaker",
+    "VerifyMaker",
+    "crystalnet_job",
+    "job_store",
+    "run_workflow_locally",
+    "set_category",
+]
+
+_WHERE = {
+    "BuildDatasetMaker": "jobs",
+    "EvaluateMaker": "jobs",
+    "SolveMaker": "jobs",
+    "TrainMaker": "jobs",
+    "VerifyMaker": "jobs",
+    "crystalnet_job": "jobs",
+    "set_category": "jobs",
+    "PipelineMaker": "flows",
+    "SolveVerifyMaker": "flows",
+    "TrainEvaluateMaker": "flows",
+    "job_store": "run",
+    "run_workflow_locally": "run",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,246 @@
+"""Flows: build → train → evaluate, and solve → verify each candidate → rank.
+
+::
+
+    from pymatgen_crystalnet.workflows.flows import PipelineMaker
+    from pymatgen_crystalnet.workflows.run import run_workflow_locally
+
+    flow = PipelineMaker.tiny().make("mp_structures.jsonl.gz")
+    report = run_workflow_locally(flow, "runs/tiny")     # embedded on-disk JobStore
+    print(report.table())
+
+:class:`TrainEvaluateMaker` chains :class:`~.jobs.BuildDatasetMaker`,
+:class:`~.jobs.TrainMaker` and :class:`~.jobs.EvaluateMaker`; :class:`SolveVerifyMaker`
+runs :class:`~.jobs.SolveMaker` and fans out one :class:`~.jobs.VerifyMaker` job per
+candidate at run time (``Response(replace=…)``), followed by a ranking job;
+:class:`PipelineMaker` joins both, solving the pattern of one test crystal of the new dataset
+with the new model.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from jobflow import Flow, Maker
+
+from pymatgen_crystalnet.data.config import BuildConfig, SplitConfig
+from pymatgen_crystalnet.workflows.jobs import (
+    BuildDatasetMaker,
+    EvaluateMaker,
+    SolveMaker,
+    TrainMaker,
+    VerifyMaker,
+    pick_pattern,
+    verify_candidates,
+)
+from pymatgen_crystalnet.workflows.schemas import DatasetDocument
+
+__all__ = ["PipelineMaker", "SolveVerifyMaker", "TrainEvaluateMaker"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainEvaluateMaker(Maker):
+    """Build a dataset, train a model on it, and evaluate the model on its test split.
+
+    Parameters
+    ----------
+    name
+        Flow name.
+    build_maker
+        Builds the dataset; None when ``make`` is given an existing export (or dataset
+        document) instead of a structure source.
+    train_maker, evaluate_maker
+        Training and evaluation; ``evaluate_maker`` None skips evaluation.
+    """
+
+    name: str = "train and evaluate"
+    build_maker: BuildDatasetMaker | None = field(default_factory=BuildDatasetMaker)
+    train_maker: TrainMaker = field(default_factory=TrainMaker)
+    evaluate_maker: EvaluateMaker | None = field(default_factory=EvaluateMaker)
+
+    def make(
+        self,
+        source: str | DatasetDocument,
+        store: str | None = None,
+        export: str | None = None,
+        run_dir: str | None = None,
+    ) -> Flow:
+        """The flow for ``source``.
+
+        Parameters
+        ----------
+        source
+            Structure source (corpus, CIF folder, ``"mp"``) when ``build_maker`` is set;
+            otherwise an export path or a :class:`~.schemas.DatasetDocument`.
+        store, export
+            Dataset store and export locations (default: in the build job's folder).
+        run_dir
+            Training run folder (default: in the training job's folder).
+
+        Returns
+        -------
+        Flow
+            Output ``{"dataset": …, "training": …, "evaluation": …}``.
+        """
+        jobs: list[Any] = []
+        if self.build_maker is not None:
+            build = self.build_maker.make(str(source), store=store, export=export)
+            jobs.append(build)
+            dataset: Any = build.output
+        else:
+            dataset = source
+        train = self.train_maker.make(dataset, run_dir=run_dir)
+        jobs.append(train)
+        output: dict[str, Any] = {"dataset": dataset, "training": train.output}
+        if self.evaluate_maker is not None:
+            evaluate = self.evaluate_maker.make(train.output, dataset)
+            jobs.append(evaluate)
+            output["evaluation"] = evaluate.output
+        return Flow(jobs, output=output, name=self.name)
+
+
+@dataclass
+class SolveVerifyMaker(Maker):
+    """Solve a pattern, verify every candidate by its forward pattern, rank them.
+
+    Parameters
+    ----------
+    name
+        Flow name.
+    solve_maker, verify_maker
+        The solve job and the per-candidate verification jobs.
+    """
+
+    name: str = "solve and verify"
+    solve_maker: SolveMaker = field(default_factory=SolveMaker)
+    verify_maker: VerifyMaker = field(default_factory=VerifyMaker)
+
+    def make(
+        self,
+        model: Any,
+        pattern: Any,
+        composition: str | None = None,
+        lattice: Any = None,
+    ) -> Flow:
+        """The flow for one pattern (arguments as :meth:`~.jobs.SolveMaker.make`).
+
+        Returns
+        -------
+        Flow
+            Output: the :class:`~.schemas.SolutionDocument` of the ranking job.
+        """
+        solve = self.solve_maker.make(model, pattern, composition=composition, lattice=lattice)
+        fan_out = verify_candidates(solve.output, solve.uuid, verify_maker=self.verify_maker)
+        fan_out.name = "verify candidates"
+        return Flow([solve, fan_out], output=fan_out.output, name=self.name)
+
+
+@dataclass
+class PipelineMaker(Maker):
+    """Build → train → evaluate, then solve and verify the pattern of one test crystal.
+
+    Parameters
+    ----------
+    name
+        Flow name.
+    train_evaluate
+        The dataset, training and evaluation part.
+    solve_verify
+        The solving part.
+    pattern_split, pattern_index
+        Which crystal of the export is solved (its pattern, formula and cell).
+    """
+
+    name: str = "crystalnet pipeline"
+    train_evaluate: TrainEvaluateMaker = field(default_factory=TrainEvaluateMaker)
+    solve_verify: SolveVerifyMaker = field(default_factory=SolveVerifyMaker)
+    pattern_split: str = "test"
+    pattern_index: int = 0
+
+    def make(
+        self,
+        source: str | DatasetDocument,
+        store: str | None = None,
+        export: str | None = None,
+        run_dir: str | None = None,
+    ) -> Flow:
+        """The flow for ``source`` (arguments as :meth:`TrainEvaluateMaker.make`).
+
+        Returns
+        -------
+        Flow
+            Output ``{"dataset", "training", "evaluation", "pattern", "solution"}``.
+        """
+        te = self.train_evaluate.make(source, store=store, export=export, run_dir=run_dir)
+        pick = pick_pattern(te.output["dataset"], split=self.pattern_split, index=self.pattern_index)
+        pick.name = "pick pattern"
+        sv = self.solve_verify.make(te.output["training"], pick.output)
+        output = {**te.output, "pattern": pick.output, "solution": sv.output}
+        return Flow([te, pick, sv], output=output, name=self.name)
+
+    @classmethod
+    def tiny(
+        cls,
+        *,
+        epochs: int = 3,
+        limit: int | None = 120,
+        crystal_systems: tuple[str, ...] = ("cubic", "trigonal"),
+        workers: int = 1,
+        threads: int | None = 2,
+        evaluate: bool = True,
+        evaluate_options: dict[str, Any] | None = None,
+        n_candidates: int = 3,
+        grid: int = 24,
+        seed: int = 0,
+    ) -> PipelineMaker:
+        """A pipeline that runs offline in a few minutes on 2 CPU cores.
+
+        The ``small`` model for a few epochs on at most ``limit`` structures, validation and
+        solving on coarse grids.
+
+        Parameters
+        ----------
+        epochs
+            Training epochs.
+        limit
+            Structures ingested from the source (None: all).
+        crystal_systems
+            Systems kept.
+        workers
+            Build processes.
+        threads
+            CPU threads for training.
+        evaluate
+            Include the evaluation job.
+        evaluate_options
+            Options of the evaluation protocol (default: a light setting).
+        n_candidates, grid, seed
+            Solver settings.
+        """
+        build = BuildDatasetMaker(
+            build_config=BuildConfig(crystal_systems=list(crystal_systems)),
+            split_config=SplitConfig(),
+            workers=workers,
+            limit=limit,
+        )
+        train = TrainMaker.from_preset(
+            "small",
+            epochs=epochs,
+            training={"batch_size": 4, "val_every": 1, "val_grid": 16, "val_max_crystals": 8,
+                      "n_strata": 6, "seed": seed},
+            threads=threads,
+        )  # fmt: skip
+        options = {"n_samples": 2, "grid": 16, "max_crystals": 8}
+        options.update(evaluate_options or {})
+        evaluator = EvaluateMaker(options=options) if evaluate else None
+        return cls(
+            name="crystalnet tiny pipeline",
+            train_evaluate=TrainEvaluateMaker(build_maker=build, train_maker=train, evaluate_maker=evaluator),
+            solve_verify=SolveVerifyMaker(
+                solve_maker=SolveMaker(n_candidates=n_candidates, grid=grid, seed=seed)
+            ),
+        )
