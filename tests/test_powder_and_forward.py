@@ -42,6 +42,13 @@ def test_same_pattern_from_any_cell(nacl):
     np.testing.assert_allclose(xrd_vector(prim), xrd_vector(nacl), atol=1e-6)
 
 
+def test_vector_equals_conventional_cell_pattern(mp_sample):
+    # xrd_vector computes on the primitive standard cell: same vector as the conventional cell
+    for row in mp_sample:
+        conventional = pattern_to_vector(xrd_pattern(row["structure"], conventional=True))
+        np.testing.assert_array_equal(xrd_vector(row["structure"]), conventional)
+
+
 def test_debye_waller_damps_high_angles(nacl):
     undamped = xrd_pattern(nacl, b_factor=0.0)
     damped = xrd_pattern(nacl, b_factor=1.0)
