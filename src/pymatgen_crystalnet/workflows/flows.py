@@ -12,7 +12,8 @@
 :class:`TrainEvaluateMaker` chains :class:`~.jobs.BuildDatasetMaker`,
 :class:`~.jobs.TrainMaker` and :class:`~.jobs.EvaluateMaker`; :class:`SolveVerifyMaker`
 runs :class:`~.jobs.SolveMaker` and fans out one :class:`~.jobs.VerifyMaker` job per
-candidate at run time (``Response(replace=…)``), followed by a ranking job;
+candidate (when the flow is built, or at run time with ``Response(replace=…)``), followed by
+a ranking job;
 :class:`PipelineMaker` joins both, solving the pattern of one test crystal of the new dataset
 with the new model.
 """
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from jobflow import Flow, Maker
 
@@ -33,6 +34,7 @@ from pymatgen_crystalnet.workflows.jobs import (
     TrainMaker,
     VerifyMaker,
     pick_pattern,
+    rank_candidates,
     verify_candidates,
 )
 from pymatgen_crystalnet.workflows.schemas import DatasetDocument
@@ -113,11 +115,23 @@ class SolveVerifyMaker(Maker):
         Flow name.
     solve_maker, verify_maker
         The solve job and the per-candidate verification jobs.
+    fan_out
+        ``"static"``: the ``n_candidates`` verification jobs are made with the flow and read
+        the candidates through references to the solve job's output (works on every
+        manager; nothing large in a job description). ``"dynamic"``: one job
+        (:func:`~.jobs.verify_candidates`) replaces itself at run time by a verification job
+        per candidate the solver returned (``Response(replace=…)``), carrying the candidates'
+        values.
     """
 
     name: str = "solve and verify"
     solve_maker: SolveMaker = field(default_factory=SolveMaker)
     verify_maker: VerifyMaker = field(default_factory=VerifyMaker)
+    fan_out: Literal["static", "dynamic"] = "static"
+
+    def __post_init__(self) -> None:
+        if self.fan_out not in ("static", "dynamic"):
+            raise ValueError(f"fan_out must be 'static' or 'dynamic', got {self.fan_out!r}.")
 
     def make(
         self,
@@ -134,9 +148,20 @@ class SolveVerifyMaker(Maker):
             Output: the :class:`~.schemas.SolutionDocument` of the ranking job.
         """
         solve = self.solve_maker.make(model, pattern, composition=composition, lattice=lattice)
-        fan_out = verify_candidates(solve.output, solve.uuid, verify_maker=self.verify_maker)
-        fan_out.name = "verify candidates"
-        return Flow([solve, fan_out], output=fan_out.output, name=self.name)
+        if self.fan_out == "dynamic":
+            fan_out = verify_candidates(solve.output, verify_maker=self.verify_maker)
+            fan_out.name = "verify candidates"
+            return Flow([solve, fan_out], output=fan_out.output, name=self.name)
+        jobs = []
+        for rank in range(self.solve_maker.n_candidates):
+            verify = self.verify_maker.make(
+                solve.output.candidates[rank], solve.output.input_vector, solve.output.covered
+            )
+            verify.name = f"{self.verify_maker.name} candidate {rank}"
+            jobs.append(verify)
+        ranking = rank_candidates(solve.output, [j.output for j in jobs])
+        ranking.name = "rank candidates"
+        return Flow([solve, *jobs, ranking], output=ranking.output, name=self.name)
 
 
 @dataclass

@@ -343,8 +343,10 @@ class TrainMaker(Maker):
         Continue a run found in the run folder (a rerun of the job after a crash goes on
         from its last checkpoint); otherwise such a folder is an error.
     store_weights
-        Put the selected weights into the document (data store) when they are at most
-        ``max_stored_weights_mb``, so that later jobs need no shared file system.
+        Also put the selected weights into the document (data store) when they are at most
+        ``max_stored_weights_mb``, so that later jobs need no shared file system. Off by
+        default: the document records the weights' path and SHA-256, and every job that
+        takes the document as input carries it (FireWorks stores a failed job's inputs).
     max_stored_weights_mb
         Size limit for ``store_weights``.
     """
@@ -357,7 +359,7 @@ class TrainMaker(Maker):
     nproc_per_node: int | None = None
     threads: int | None = None
     resume: bool = True
-    store_weights: bool = True
+    store_weights: bool = False
     max_stored_weights_mb: float = 64.0
 
     def __post_init__(self) -> None:
@@ -834,25 +836,21 @@ def rank_candidates(solve: SolveDocument, verifications: list[VerificationDocume
 
 
 @crystalnet_job(None)
-def verify_candidates(
-    solve: SolveDocument, solve_uuid: str, verify_maker: VerifyMaker | None = None
-) -> Response:
-    """Fan out: one verification job per candidate of ``solve``, then a ranking job.
+def verify_candidates(solve: SolveDocument, verify_maker: VerifyMaker | None = None) -> Response:
+    """Fan out at run time: one verification job per candidate of ``solve``, then a ranking job.
 
     The job replaces itself by that flow (``Response(replace=…)``), so its output becomes the
-    ranking's :class:`~.schemas.SolutionDocument`. The new jobs read the candidates through
-    references to the solve job's output (``solve_uuid``), so no density is copied into a job
-    description.
+    ranking's :class:`~.schemas.SolutionDocument`. The new jobs carry the candidates' values
+    (densities included) in their descriptions, since a FireWorks replacement may not refer
+    to jobs outside it: fine for small grids; :class:`~.flows.SolveVerifyMaker` fans out when
+    the flow is built instead (``fan_out="static"``, the default), through references.
     """
-    from jobflow import OutputReference
-
     maker = verify_maker or VerifyMaker()
-    solved = OutputReference(solve_uuid)
     jobs = []
-    for i, cand in enumerate(solve.candidates):
-        verify = maker.make(solved.candidates[i], solved.input_vector, solved.covered)
-        verify.name = f"{maker.name} candidate {cand.sample}"
+    for cand in solve.candidates:
+        verify = maker.make(cand, solve.input_vector, solve.covered)
+        verify.name = f"{maker.name} candidate {cand.rank}"
         jobs.append(verify)
-    rank = rank_candidates(solved, [j.output for j in jobs])
+    rank = rank_candidates(solve, [j.output for j in jobs])
     rank.name = "rank candidates"
     return Response(replace=Flow([*jobs, rank], output=rank.output, name="verify and rank"))
