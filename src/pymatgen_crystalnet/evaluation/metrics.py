@@ -76,6 +76,7 @@ DEFAULT_MAX_ELEMENTS: int = 1 << 24
 
 _K1 = 0.01
 _K2 = 0.03
+_FLAT_RTOL = 1e-12
 _DIMS = (-3, -2, -1)
 
 
@@ -261,6 +262,15 @@ def ssim3d(
     )
 
 
+def _flat(sum_sq: torch.Tensor, mean: torch.Tensor, n_points: int) -> torch.Tensor:
+    """Whether grids are constant: relative spread (RMS deviation / |mean|) below 1e-12.
+
+    A constant grid's deviations from its computed mean are rounding noise, whose
+    "correlation" with anything would be meaningless.
+    """
+    return sum_sq <= _FLAT_RTOL**2 * n_points * mean * mean
+
+
 def map_cc(prediction: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
     """Pearson correlation over the grid points of each grid; ``(..., n, n, n)`` → ``(...)``.
 
@@ -268,11 +278,17 @@ def map_cc(prediction: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
     """
     x = prediction.double()
     y = truth.double()
-    x = x - x.mean(dim=_DIMS, keepdim=True)
-    y = y - y.mean(dim=_DIMS, keepdim=True)
+    n_points = x.shape[-1] * x.shape[-2] * x.shape[-3]
+    x_mean = x.mean(dim=_DIMS, keepdim=True)
+    y_mean = y.mean(dim=_DIMS, keepdim=True)
+    x = x - x_mean
+    y = y - y_mean
+    x_ss = (x * x).sum(dim=_DIMS)
+    y_ss = (y * y).sum(dim=_DIMS)
     num = (x * y).sum(dim=_DIMS)
-    den = torch.sqrt((x * x).sum(dim=_DIMS) * (y * y).sum(dim=_DIMS))
-    return num / den.clamp_min(torch.finfo(torch.float64).tiny)
+    den = torch.sqrt(x_ss * y_ss).clamp_min(torch.finfo(torch.float64).tiny)
+    flat = _flat(x_ss, x_mean[..., 0, 0, 0], n_points) | _flat(y_ss, y_mean[..., 0, 0, 0], n_points)
+    return torch.where(flat, torch.zeros_like(num), num / den)
 
 
 def nmae(prediction: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
@@ -417,6 +433,8 @@ def _score_chunk(
     x_ss = (xc * xc).sum(dim=-1)  # (S, B)
     y_ss = ((y - y_mean[:, None, None, None]) ** 2).sum(dim=_DIMS)  # (B,)
     norms = torch.sqrt(x_ss * y_ss).clamp_min(tiny)  # (S, B)
+    flat = _flat(x_ss, x_mean, n_points) | _flat(y_ss, y_mean, n_points)[None]
+    norms = torch.where(flat, torch.full_like(norms, torch.inf), norms)  # CC of a constant grid: 0
     mean_gap = (x_mean - y_mean) ** 2  # (S, B)
     x_fft = circ_uy = circ_uyy = None
     if translation:

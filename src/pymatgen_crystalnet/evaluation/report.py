@@ -1,0 +1,360 @@
+"""Tables of an evaluation: per crystal system μ ± σ, JSON and Markdown, written atomically.
+
+:func:`summarise` aggregates the per-crystal rows of
+:class:`~pymatgen_crystalnet.evaluation.protocol.EvaluationResult` (for all evaluated crystals
+and for the paper's test subset among them); :func:`render_markdown` turns the JSON document
+(:meth:`EvaluationResult.as_dict`, or a saved ``evaluation.json``) into Markdown;
+:func:`write_report` writes both files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pymatgen_crystalnet.evaluation.metrics import METRICS
+
+if TYPE_CHECKING:
+    from pymatgen_crystalnet.evaluation.protocol import EvaluationResult
+
+__all__ = [
+    "PAPER_TABLE1",
+    "PAPER_TABLE2",
+    "render_markdown",
+    "summarise",
+    "write_report",
+]
+
+#: The paper's Table 1 (Materials Project DFT densities, 50³): n, SSIM and PSNR (μ, σ).
+PAPER_TABLE1: dict[str, dict[str, Any]] = {
+    "cubic": {"n": 500, "ssim": (0.934, 0.149), "psnr": (43.0, 12.7)},
+    "trigonal": {"n": 237, "ssim": (0.741, 0.215), "psnr": (27.8, 8.1)},
+}
+#: The paper's Table 2: mean SSIM of one model per composition mode.
+PAPER_TABLE2: dict[str, dict[str, float]] = {
+    "cubic": {"full": 0.914, "no_ratios": 0.916, "drop_element": 0.887, "none": 0.868},
+    "trigonal": {"full": 0.732, "no_ratios": 0.718, "drop_element": 0.695, "none": 0.703},
+}
+
+_NAMES = {"ssim": "SSIM", "psnr": "PSNR (dB)", "cc": "map CC", "nmae": "NMAE"}
+_DIGITS = {"ssim": 3, "psnr": 1, "cc": 3, "nmae": 3}
+_MODE_NAMES = {"full": "full", "no_ratios": "no ratios", "drop_element": "drop element", "none": "no formula"}
+
+
+# ------------------------------------------------------------------ aggregation
+def _systems(rows: Iterable[dict[str, Any]]) -> list[str]:
+    present = {r["crystal_system"] for r in rows}
+    first = [s for s in ("cubic", "trigonal") if s in present]
+    return first + sorted(present - set(first))
+
+
+def _stats(values: Sequence[float | None]) -> dict[str, float | int | None]:
+    finite = [float(v) for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return {"mean": None, "std": None, "n": 0}
+    mean = sum(finite) / len(finite)
+    std = math.sqrt(sum((v - mean) ** 2 for v in finite) / len(finite))
+    return {"mean": mean, "std": std, "n": len(finite)}
+
+
+def _tables(rows: list[dict[str, Any]], methods: Sequence[str]) -> dict[str, dict[str, Any]]:
+    groups = {s: [r for r in rows if r["crystal_system"] == s] for s in _systems(rows)}
+    groups["all"] = rows
+    out: dict[str, dict[str, Any]] = {}
+    for method in methods:
+        per: dict[str, Any] = {}
+        for name, members in groups.items():
+            scored = [r["scores"][method] for r in members if method in r["scores"]]
+            if not scored:
+                continue
+            per[name] = {"n": len(scored), **{k: _stats([s.get(k) for s in scored]) for k in METRICS}}
+        if per:
+            out[method] = per
+    return out
+
+
+def _verification(rows: list[dict[str, Any]], samples: int) -> dict[str, Any]:
+    groups = {s: [r for r in rows if r["crystal_system"] == s] for s in _systems(rows)}
+    groups["all"] = rows
+    out = {}
+    for name, members in groups.items():
+        checked = [r["verification"] for r in members if r.get("verification")]
+        decided = [v for v in checked if v["agree"] is not None]
+        if checked:
+            agree = sum(bool(v["agree"]) for v in decided)
+            out[name] = {
+                "n": len(checked),
+                "tied": len(checked) - len(decided),
+                "agree": agree,
+                "fraction": agree / len(decided) if decided else None,
+                "chance": 1 / samples,
+            }
+    return out
+
+
+def summarise(crystals: list[dict[str, Any]], methods: Sequence[str], samples: int = 5) -> dict[str, Any]:
+    """Per-system tables (n, μ ± σ of every score) of all crystals and of the paper test subset.
+
+    Returns
+    -------
+    dict
+        ``all`` and ``paper_test_subset`` (None when no crystal of the paper's lists was
+        evaluated): ``{method: {system or "all": {"n", score: {"mean", "std", "n"}}}}``;
+        ``verification``: the same two scopes, ``{system: {"n", "tied", "agree", "fraction",
+        "chance"}}`` (``fraction`` over the crystals whose samples do not tie).
+    """
+    subset = [r for r in crystals if r.get("paper_test")]
+    return {
+        "all": _tables(crystals, methods),
+        "paper_test_subset": _tables(subset, methods) if subset else None,
+        "verification": {
+            "all": _verification(crystals, samples),
+            "paper_test_subset": _verification(subset, samples) if subset else None,
+        },
+    }
+
+
+# ------------------------------------------------------------------ Markdown
+def _pm(stats: dict[str, Any] | None, key: str) -> str:
+    if not stats or stats.get("mean") is None:
+        return "–"
+    d = _DIGITS[key]
+    return f"{stats['mean']:.{d}f} ± {stats['std']:.{d}f}"
+
+
+def _value(value: float | None, key: str) -> str:
+    if value is None or not math.isfinite(value):
+        return "–" if value is None else ("∞" if value > 0 else "−∞")
+    return f"{value:.{_DIGITS[key]}f}"
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]], right_from: int = 1) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |"]
+    lines.append("|" + "|".join("---" if i < right_from else "---:" for i in range(len(header))) + "|")
+    lines.extend("| " + " | ".join(row) + " |" for row in rows)
+    return [*lines, ""]
+
+
+def _scope_sections(doc: dict[str, Any], tables: dict[str, Any], scope: str) -> list[str]:
+    methods = doc["methods"]
+    k = doc["config"]["samples"]
+    out: list[str] = []
+    model = tables.get("model", {})
+    systems = [s for s in model if s != "all"] + (["all"] if "all" in model else [])
+
+    out.append(f"### Table 1 form: paper protocol (k = {k}, best of 24 rotations), {scope}")
+    out.append("")
+    rows = []
+    for s in systems:
+        paper = PAPER_TABLE1.get(s)
+        rows.append(
+            [s, str(model[s]["n"]), *(_pm(model[s][m], m) for m in METRICS)]
+            + (
+                [
+                    str(paper["n"]),
+                    f"{paper['ssim'][0]:.3f} ± {paper['ssim'][1]:.3f}",
+                    f"{paper['psnr'][0]:.1f} ± {paper['psnr'][1]:.1f}",
+                ]
+                if paper
+                else ["", "", ""]
+            )
+        )
+    out += _table(["system", "n", *(_NAMES[m] for m in METRICS), "paper n", "paper SSIM", "paper PSNR"], rows)
+
+    out.append(f"### Model, strict, translation-aware, control and baselines, {scope}")
+    out.append("")
+    main = [m for m in methods if not m.startswith("ablation:")]
+    for s in systems:
+        rows = []
+        for m in main:
+            cell = tables.get(m, {}).get(s)
+            if cell:
+                rows.append([f"`{m}`", str(cell["n"]), *(_pm(cell[key], key) for key in METRICS)])
+        out.append(f"**{s}**")
+        out.append("")
+        out += _table(["method", "n", *(_NAMES[key] for key in METRICS)], rows, right_from=1)
+
+    ablations = [m for m in methods if m.startswith("ablation:")]
+    if ablations:
+        k_ab = doc["config"]["ablation_samples"]
+        out.append(f"### Table 2 form: composition ablations (k = {k_ab}, best of 24 rotations), {scope}")
+        out.append("")
+        rows = []
+        for s in systems:
+            for m in ablations:
+                mode = m.split(":", 1)[1]
+                cell = tables.get(m, {}).get(s)
+                if not cell:
+                    continue
+                paper = PAPER_TABLE2.get(s, {}).get(mode)
+                rows.append(
+                    [
+                        s,
+                        _MODE_NAMES.get(mode, mode),
+                        str(cell["n"]),
+                        *(_pm(cell[key], key) for key in METRICS),
+                        f"{paper:.3f}" if paper is not None else "",
+                    ]
+                )
+        out += _table(
+            ["system", "composition input", "n", *(_NAMES[key] for key in METRICS), "paper SSIM"], rows, 2
+        )
+    return out
+
+
+def render_markdown(doc: dict[str, Any], max_rows: int | None = None) -> str:
+    """Markdown of an evaluation document (:meth:`EvaluationResult.as_dict`).
+
+    Parameters
+    ----------
+    doc
+        The JSON document.
+    max_rows
+        Per-crystal rows to list (default: all).
+    """
+    cfg, model, data = doc["config"], doc["model"], doc["data"]
+    name = model.get("name") or model.get("path") or "model"
+    lines = [f"# CrystalNet evaluation: {name}", ""]
+    lines += [
+        f"- Model: `{name}` (preset {model.get('preset')}, {model.get('n_parameters'):,} parameters, "
+        f"composition input `{model.get('composition_mode')}`)",
+        f"- Data: `{data.get('path')}` — {doc['labels']['split']}; cell {data.get('cell')}, "
+        f"B = {data.get('b_factor')} Å²; {data.get('n_selected')} crystals "
+        f"({', '.join(f'{k} {v}' for k, v in data.get('selected', {}).items())})",
+        f"- {doc['labels']['paper_test_subset']}",
+        f"- Grid {cfg['grid']}³, k = {cfg['samples']} samples, seed {cfg['seed']}, device {doc['device']}, "
+        f"{doc['elapsed_s']:.0f} s; package {doc['package_version']}, {doc['created']}",
+        "",
+        "## Notes",
+        "",
+        *(f"- {note}" for note in doc["notes"]),
+        "",
+        "## Methods",
+        "",
+        *(f"- `{k}`: {v}" for k, v in doc["methods"].items()),
+        "",
+        "## Results: all evaluated crystals",
+        "",
+    ]
+    summary = doc["summary"]
+    lines += _scope_sections(doc, summary["all"], "all evaluated crystals")
+    lines += _verification_lines(summary["verification"]["all"], summary["all"], doc["config"]["samples"])
+    if summary.get("paper_test_subset"):
+        label = doc["labels"]["paper_test_subset"]
+        lines += [f"## Results: {label}", ""]
+        lines += _scope_sections(doc, summary["paper_test_subset"], label)
+        lines += _verification_lines(
+            summary["verification"]["paper_test_subset"],
+            summary["paper_test_subset"],
+            doc["config"]["samples"],
+        )
+    lines += _crystal_lines(doc["crystals"], max_rows)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _verification_lines(ver: dict[str, Any] | None, tables: dict[str, Any], samples: int) -> list[str]:
+    if not ver:
+        return []
+    out = ["### Forward verification", ""]
+    rows = []
+    for s, v in ver.items():
+        sel = tables.get("selected", {}).get(s, {})
+        best = tables.get("model", {}).get(s, {})
+        rows.append(
+            [
+                s,
+                str(v["n"]),
+                f"{v['agree']} of {v['n'] - v['tied']}"
+                + (f" ({100 * v['fraction']:.0f} %)" if v["fraction"] is not None else ""),
+                str(v["tied"]),
+                f"{100 * v['chance']:.0f} %",
+                _pm(sel.get("ssim"), "ssim"),
+                _pm(best.get("ssim"), "ssim"),
+                _pm(sel.get("cc"), "cc"),
+                _pm(best.get("cc"), "cc"),
+            ]
+        )
+    out += _table(
+        [
+            "system",
+            "n",
+            "top-ranked = best-SSIM sample",
+            "ties",
+            "chance",
+            "SSIM top-ranked",
+            f"SSIM best of {samples}",
+            "CC top-ranked",
+            f"CC best of {samples}",
+        ],
+        rows,
+    )
+    return out
+
+
+def _crystal_lines(crystals: list[dict[str, Any]], max_rows: int | None) -> list[str]:
+    shown = crystals if max_rows is None else crystals[:max_rows]
+    out = ["## Per-crystal scores", ""]
+    if max_rows is not None and len(crystals) > max_rows:
+        out += [f"The first {max_rows} of {len(crystals)}; all are in evaluation.json.", ""]
+    columns = [
+        ("model", "ssim"), ("model", "psnr"), ("model", "cc"), ("model", "nmae"),
+        ("strict", "ssim"), ("strict", "cc"), ("model_translation", "cc"),
+        ("control", "ssim"), ("control", "cc"), ("flat", "ssim"),
+        ("other_crystal", "ssim"), ("other_crystal", "cc"),
+    ]  # fmt: skip
+    present = [(m, k) for m, k in columns if any(m in r["scores"] for r in crystals)]
+    header = ["id", "formula", "system", "paper test", *(f"{m} {_NAMES[k]}" for m, k in present), "verified"]
+    rows = []
+    for r in shown:
+        ver = r.get("verification")
+        rows.append(
+            [
+                r["material_id"],
+                r["formula"],
+                r["crystal_system"],
+                "yes" if r.get("paper_test") else "",
+                *(_value(r["scores"].get(m, {}).get(k), k) for m, k in present),
+                {True: "yes", False: "no", None: "tie"}[ver["agree"]] if ver else "",
+            ]
+        )
+    return out + _table(header, rows, right_from=4)
+
+
+# ------------------------------------------------------------------ files
+def _json_safe(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
+def write_report(result: EvaluationResult | dict[str, Any], outdir: str | os.PathLike) -> tuple[Path, Path]:
+    """Write ``evaluation.json`` and ``evaluation.md`` into ``outdir``, each atomically.
+
+    Non-finite numbers (a PSNR of an exact match) are written as JSON ``null``.
+
+    Returns
+    -------
+    tuple
+        The two paths.
+    """
+    from pymatgen_crystalnet.io.density_files import atomic_write
+
+    doc = result if isinstance(result, dict) else result.as_dict()
+    doc = _json_safe(doc)
+    text_json = json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+    text_md = render_markdown(doc)
+    outdir = Path(outdir)
+    json_path, md_path = outdir / "evaluation.json", outdir / "evaluation.md"
+    with atomic_write(json_path, mode="wb") as fh:
+        fh.write(text_json.encode("utf-8"))  # type: ignore[arg-type]
+    with atomic_write(md_path, mode="wb") as fh:
+        fh.write(text_md.encode("utf-8"))  # type: ignore[arg-type]
+    return json_path, md_path
