@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 from pathlib import Path
 
 import numpy as np
 
 from pymatgen_crystalnet.workflows.schemas import (
     DatasetDocument,
+    EvaluationDocument,
     SolutionDocument,
     SolveDocument,
     TrainingRunDocument,
@@ -16,6 +18,9 @@ from pymatgen_crystalnet.workflows.schemas import (
 )
 
 CORPUS = Path(__file__).parent / "data" / "mini_corpus.jsonl.gz"
+#: The evaluation protocol lives in pymatgen_crystalnet.evaluation.protocol (its own work item);
+#: the pipeline includes the evaluation job whenever that module is part of the package.
+HAS_PROTOCOL = importlib.util.find_spec("pymatgen_crystalnet.evaluation.protocol") is not None
 
 
 def tiny_pipeline(epochs: int = 2):
@@ -25,7 +30,8 @@ def tiny_pipeline(epochs: int = 2):
     from pymatgen_crystalnet.workflows.flows import PipelineMaker, SolveVerifyMaker
     from pymatgen_crystalnet.workflows.jobs import SolveMaker
 
-    pipeline = PipelineMaker.tiny(epochs=epochs, limit=None, evaluate=False, threads=1).make(str(CORPUS))
+    tiny = PipelineMaker.tiny(epochs=epochs, limit=None, evaluate=HAS_PROTOCOL, threads=1)
+    pipeline = tiny.make(str(CORPUS))
     training = pipeline.output["training"]
     # a branch that fails: an all-zero pattern is refused by the solver
     bad = SolveVerifyMaker(name="bad branch", solve_maker=SolveMaker(name="solve empty pattern", grid=8,
@@ -55,8 +61,11 @@ def check_pipeline_outputs(store, report) -> None:
     not_done = sorted(r.name for r in report.jobs if r.state not in ("completed", "failed"))
     assert not_done == ["rank candidates", "verify candidate 0", "verify candidate 1"], report.table()
     names = {r.name for r in report.jobs if r.state == "completed"}
-    for name in ("build dataset", "train", "pick pattern", "solve", "rank candidates",
-                 "verify candidate 0", "verify candidate 1", "verify candidate 2"):
+    expected = ["build dataset", "train", "pick pattern", "solve", "rank candidates",
+                "verify candidate 0", "verify candidate 1", "verify candidate 2"]
+    if HAS_PROTOCOL:
+        expected.append("evaluate")
+    for name in expected:
         assert name in names, (name, report.table())
 
     # -- dataset: export on disk with the recorded hash, ids and counts agree
@@ -82,6 +91,21 @@ def check_pipeline_outputs(store, report) -> None:
     assert training.best is not None and 0 < training.best["value"] <= 1
     assert training.last_checkpoint and Path(training.last_checkpoint).is_dir()
     assert training.provenance.package_version and "torch" in training.provenance.versions
+
+    # -- evaluation: the protocol's tables on the 5 test crystals of this dataset and model
+    if HAS_PROTOCOL:
+        evaluation = stored_output(store, "evaluate")
+        assert isinstance(evaluation, EvaluationDocument)
+        assert evaluation.split == "test" and evaluation.n_crystals == 5
+        assert evaluation.weights_sha256 == training.weights_sha256
+        assert evaluation.export_sha256 == dataset.export_sha256
+        assert {r["material_id"] for r in evaluation.per_crystal} == set(dataset.material_ids["test"])
+        for method in ("model", "flat", "control"):
+            stats = evaluation.summary["all"][method]["all"]
+            assert stats["n"] == 5 and -1 <= stats["cc"]["mean"] <= 1 and stats["nmae"]["mean"] >= 0
+        assert all(Path(f).is_file() for f in evaluation.report_files) and len(evaluation.report_files) == 2
+        raw_eval = store.query_one({"name": "evaluate"})
+        assert "blob_uuid" in raw_eval["output"]["per_crystal"]  # per-crystal rows in the data store
 
     # -- solve: candidates with densities in the data store, on the picked crystal's cell
     pattern = stored_output(store, "pick pattern")

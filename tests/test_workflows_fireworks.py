@@ -150,7 +150,9 @@ def test_fireworks_run_stores_documents(fireworks_run):
 def test_fireworks_routes_gpu_jobs_to_the_gpu_worker(fireworks_run):
     _, _, report = fireworks_run
     by_name = {r.name: r for r in report.jobs if r.state != "waiting"}
-    assert by_name["train"].category == "gpu" and by_name["train"].worker == "gpu"
+    gpu_jobs = ["train", "evaluate"] if "evaluate" in by_name else ["train"]
+    for name in gpu_jobs:
+        assert by_name[name].category == "gpu" and by_name[name].worker == "gpu", by_name[name]
     for name in ("build dataset", "pick pattern", "solve", "rank candidates", "verify candidate 0"):
         assert by_name[name].category is None and by_name[name].worker == "cpu", by_name[name]
     # the failed job is FIZZLED on the LaunchPad, its child is still waiting

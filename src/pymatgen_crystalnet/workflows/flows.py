@@ -242,7 +242,8 @@ class PipelineMaker(Maker):
         evaluate
             Include the evaluation job.
         evaluate_options
-            Options of the evaluation protocol (default: a light setting).
+            Fields of ``EvaluationConfig`` over a light default (2 samples, 16³ grid, at most
+            8 crystals).
         n_candidates, grid, seed
             Solver settings.
         """
@@ -259,7 +260,7 @@ class PipelineMaker(Maker):
                       "n_strata": 6, "seed": seed},
             threads=threads,
         )  # fmt: skip
-        options = {"n_samples": 2, "grid": 16, "max_crystals": 8}
+        options = {"samples": 2, "ablation_samples": 1, "grid": 16, "limit": 8, "batch_size": 4}
         options.update(evaluate_options or {})
         evaluator = EvaluateMaker(options=options) if evaluate else None
         return cls(

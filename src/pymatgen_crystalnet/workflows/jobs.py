@@ -601,8 +601,8 @@ class EvaluateMaker(Maker):
     split
         Split of the export to score.
     options
-        Keyword arguments of the evaluation protocol (samples, grid, baselines, control,
-        maximum number of crystals, …), passed through.
+        Fields of :class:`pymatgen_crystalnet.evaluation.protocol.EvaluationConfig` other than
+        ``split`` (``grid``, ``samples``, ``ablations``, ``control``, ``limit``, …).
     device
         Torch device (``None``: CUDA when available).
     write_report
