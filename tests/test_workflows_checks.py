@@ -42,6 +42,7 @@ def tiny_pipeline(epochs: int = 2):
 
 def stored_output(store, name: str):
     """Loaded output (blobs included) of the one job called ``name``."""
+    store.connect()
     docs = list(store.query({"name": name}, properties=["uuid", "index"]))
     assert len(docs) == 1, f"expected one {name!r} job in the store, found {len(docs)}"
     from monty.json import MontyDecoder

@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -244,7 +245,11 @@ def run_workflow_locally(
     local_logger.addHandler(handler)
     t0 = time.perf_counter()
     try:
-        run_locally(flow, log=log, store=store, create_folders=True, root_dir=root / "jobs")
+        with warnings.catch_warnings():
+            # jobflow's own noise: monty's deprecated ``cd``, and unconnected jobs of a fan-out
+            warnings.filterwarnings("ignore", message="cd is deprecated", category=FutureWarning)
+            warnings.filterwarnings("ignore", message="Some jobs are not connected")
+            run_locally(flow, log=log, store=store, create_folders=True, root_dir=root / "jobs")
     finally:
         local_logger.removeHandler(handler)
         local_logger.setLevel(old_level)
