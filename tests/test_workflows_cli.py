@@ -104,3 +104,25 @@ def test_dynamic_fan_out(tmp_path):
 
     resolved = MontyDecoder().process_decoded(store.get_output(fan["uuid"], which="last", load=True))
     assert resolved.best_sample == solution.best_sample and fan["index"] == 1
+
+
+def test_train_under_torchrun(tmp_path):
+    """TrainMaker(launcher='torchrun'): two DDP processes (gloo on CPU) through torch.distributed.run."""
+    from jobflow import run_locally
+
+    from pymatgen_crystalnet.workflows.jobs import BuildDatasetMaker, TrainMaker
+    from pymatgen_crystalnet.workflows.run import job_store
+
+    store = job_store(tmp_path / "js")
+    build = BuildDatasetMaker().make(str(CORPUS), export=str(tmp_path / "ct.npz"))
+    training = {"batch_size": 4, "val_grid": 8, "n_strata": 4}
+    maker = TrainMaker.from_preset("small", epochs=1, training=training, threads=1, launcher="torchrun",
+                                   nproc_per_node=2, device="cpu")  # fmt: skip
+    train = maker.make(build.output, run_dir=str(tmp_path / "run"))
+    from jobflow import Flow
+
+    run_locally(Flow([build, train]), store=store, log=False, root_dir=tmp_path, ensure_success=True)
+    doc = stored_output(store, "train")
+    assert doc.launcher == "torchrun" and doc.world_size == 2 and doc.epochs == 1
+    assert (tmp_path / "run" / "torchrun.log").is_file()
+    assert (tmp_path / "run" / "best" / "model.safetensors").is_file()
