@@ -158,15 +158,18 @@ def cube_rotations(grid: torch.Tensor) -> Iterator[torch.Tensor]:
 
 # ------------------------------------------------------------------ window means
 def _box_mean(x: torch.Tensor, win_size: int) -> torch.Tensor:
-    """Uniform-window means over the last three dims, valid region only (separable).
+    """Uniform-window means over the last three dims, valid region only (separable sums).
 
-    ``(..., n1, n2, n3)`` → ``(..., n1 − w + 1, n2 − w + 1, n3 − w + 1)``.
+    ``(..., n1, n2, n3)`` → ``(..., n1 − w + 1, n2 − w + 1, n3 − w + 1)``. Each axis is summed
+    as w shifted slices (direct sums, no running-sum cancellation).
     """
-    lead = x.shape[:-3]
-    y = x.reshape(-1, 1, *x.shape[-3:])
-    for kernel in ((win_size, 1, 1), (1, win_size, 1), (1, 1, win_size)):
-        y = F.avg_pool3d(y, kernel, stride=1)
-    return y.reshape(*lead, *y.shape[-3:])
+    for dim in (-3, -2, -1):
+        size = x.shape[dim] - win_size + 1
+        acc = x.narrow(dim, 0, size).clone()
+        for k in range(1, win_size):
+            acc.add_(x.narrow(dim, k, size))
+        x = acc
+    return x.div_(win_size**3)
 
 
 def _circular_box_mean(x: torch.Tensor, win_size: int) -> torch.Tensor:
@@ -177,16 +180,32 @@ def _circular_box_mean(x: torch.Tensor, win_size: int) -> torch.Tensor:
     return _box_mean(y, win_size).reshape(*lead, *x.shape[-3:])
 
 
-def _turn_circular(rot: Rotation, circ: torch.Tensor, win_size: int) -> torch.Tensor:
-    """Circular window means of ``rot.apply(g)`` from those of ``g`` (see :func:`_circular_box_mean`).
+@lru_cache(maxsize=8)
+def _turn_index(n: int, which: tuple[int, ...], roll: int, device: str) -> torch.Tensor:
+    """Flat source index of every voxel of the turned grids, ``(len(which), n³)``.
 
-    Reversing an axis turns the window p … p + w − 1 into p − w + 1 … p, so the turned means
-    are rolled back by w − 1 along the reversed axes.
+    ``which`` lists rotations (indices into :func:`rotations`). With ``roll = w − 1`` the index
+    turns *circular* window means (:func:`_circular_box_mean`): reversing an axis turns the
+    window p … p + w − 1 into p − w + 1 … p, so the turned means are rolled back by w − 1
+    along the reversed axes.
     """
-    turned = rot.apply(circ)
-    lead = circ.ndim - 3
-    dims = [lead + a for a in range(3) if rot.flips[a]]
-    return torch.roll(turned, [-(win_size - 1)] * len(dims), dims) if dims else turned  # type: ignore[arg-type]
+    base = torch.arange(n**3).reshape(n, n, n)
+    rows = []
+    for r in which:
+        rot = rotations()[r]
+        turned = rot.apply(base)
+        dims = [a for a in range(3) if rot.flips[a]]
+        if roll and dims:
+            turned = torch.roll(turned, [-roll] * len(dims), dims)
+        rows.append(turned.reshape(-1))
+    return torch.stack(rows).to(device)
+
+
+def _turn_many(grids: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``(B, n, n, n)`` grids turned by each row of ``index`` → ``(R, B, n, n, n)`` (one gather)."""
+    b, n = grids.shape[0], grids.shape[-1]
+    out = grids.reshape(b, -1)[:, index]  # (B, R, n³)
+    return out.transpose(0, 1).reshape(index.shape[0], b, n, n, n)
 
 
 def _ssim_from_stats(
@@ -421,7 +440,8 @@ def _score_chunk(
     m = n - w + 1
     tiny = torch.finfo(torch.float64).tiny
     rots = rotations()
-    undo = [rot.inverse() for rot in rots]  # score(R x, y) = score(x, R⁻¹ y)
+    undo = tuple(rots.index(rot.inverse()) for rot in rots)  # score(R x, y) = score(x, R⁻¹ y)
+    device = str(y.device)
 
     data_range = _range(y)  # (B,)
     y_sum = y.sum(dim=_DIMS)
@@ -452,9 +472,9 @@ def _score_chunk(
     shifted: dict[str, list[torch.Tensor]] = {k: [] for k in METRICS}
     for start in range(0, len(rots), rot_chunk):
         chunk = undo[start : start + rot_chunk]
-        ry = torch.stack([rot.apply(y) for rot in chunk])  # (R, B, n, n, n)
-        r_uy = torch.stack([rot.apply(uy) for rot in chunk])  # window means commute with turns
-        r_uyy = torch.stack([rot.apply(uyy) for rot in chunk])
+        ry = _turn_many(y, _turn_index(n, chunk, 0, device))  # (R, B, n, n, n)
+        turn_m = _turn_index(m, chunk, 0, device)  # window means commute with turns
+        r_uy, r_uyy = _turn_many(uy, turn_m), _turn_many(uyy, turn_m)
         ryc = (ry - y_mean[:, None, None, None]).flatten(-3)  # (R, B, N)
         cross = torch.einsum("sbn,rbn->rsb", xc, ryc)  # Σ xc · R⁻¹yc
         per_rot["cc"].append(cross / norms)
@@ -476,8 +496,8 @@ def _score_chunk(
         del corr
         best: dict[str, torch.Tensor] = {"cc": top.values[..., 0] / norms}
         best["psnr"] = psnr_of(mse_of(top.values[..., 0]))  # the CC peak also minimises the MSE
-        circ_y = torch.stack([_turn_circular(rot, circ_uy, w) for rot in chunk])
-        circ_yy = torch.stack([_turn_circular(rot, circ_uyy, w) for rot in chunk])
+        turn_c = _turn_index(n, chunk, w - 1, device)
+        circ_y, circ_yy = _turn_many(circ_uy, turn_c), _turn_many(circ_uyy, turn_c)
         for p in range(top.indices.shape[-1]):
             flat = top.indices[..., p]
             t = torch.stack([flat // (n * n), (flat // n) % n, flat % n], dim=-1)  # (R, S, B, 3)
