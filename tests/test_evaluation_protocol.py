@@ -242,6 +242,20 @@ def test_crystalnet_evaluate_end_to_end(tmp_path, export, tiny_model, data):
         assert not target.exists()
 
 
+def test_baselines_only(tmp_path, export):
+    out = tmp_path / "floor"
+    args = ["--baselines-only", "--data", str(export), "--grid", "10", "--no-progress", "-o", str(out)]
+    r = CliRunner().invoke(evaluate_cli, args, catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    doc = json.loads((out / "evaluation.json").read_text())
+    assert set(doc["methods"]) == {"flat", "other_crystal", "other_crystal_translation"}
+    assert doc["model"]["name"] == "baselines only (no model)"
+    md = (out / "evaluation.md").read_text()
+    assert "### Baselines, all evaluated crystals" in md and "Table 1 form" not in md
+    r = CliRunner().invoke(evaluate_cli, ["--data", str(export), "-o", str(tmp_path / "x")])
+    assert r.exit_code != 0 and "--baselines-only" in r.output
+
+
 def test_write_report_replaces_atomically(tmp_path, data):
     model = CrystalNet.from_preset("small", **TINY)
     config = EvaluationConfig(grid=8, samples=1, limit=2, ablations=False, verification=False)

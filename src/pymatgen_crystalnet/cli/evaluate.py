@@ -28,7 +28,12 @@ def _resolve_model(model: str) -> Path:
 
 
 @click.command("evaluate")
-@click.option("--model", "model", required=True, help="Weights folder, or the name of a bundled model.")
+@click.option("--model", "model", default=None, help="Weights folder, or the name of a bundled model.")
+@click.option(
+    "--baselines-only",
+    is_flag=True,
+    help="No model: score the flat-map and other-crystal baselines alone (the floor a model must beat).",
+)
 @click.option(
     "--data",
     "data_path",
@@ -75,7 +80,8 @@ def _resolve_model(model: str) -> Path:
     "-o", "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder."
 )
 def evaluate(
-    model: str,
+    model: str | None,
+    baselines_only: bool,
     data_path: Path,
     split: str,
     grid: int,
@@ -111,7 +117,9 @@ def evaluate(
     from pymatgen_crystalnet.evaluation.report import write_report
     from pymatgen_crystalnet.model.weights import WeightsError, load_model, read_weights_config
 
-    folder = _resolve_model(model)
+    if baselines_only == (model is not None):
+        raise click.ClickException("Give --model NAME_OR_FOLDER, or --baselines-only (not both).")
+    folder = _resolve_model(model) if model is not None else None
     try:
         config = EvaluationConfig(
             split=split,
@@ -134,11 +142,14 @@ def evaluate(
         seeds = load_seed_splits(seed_splits) if seed_splits is not None else None
     except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from None
-    try:
-        net = load_model(folder, device="cpu")
-        doc = read_weights_config(folder)
-    except WeightsError as exc:
-        raise click.ClickException(str(exc)) from None
+    net, doc, info = None, {}, None
+    if folder is not None:
+        try:
+            net = load_model(folder, device="cpu")
+            doc = read_weights_config(folder)
+        except WeightsError as exc:
+            raise click.ClickException(str(exc)) from None
+        info = {"name": folder.name or str(folder), "path": str(folder)}
     if threads:
         import torch
 
@@ -150,7 +161,7 @@ def evaluate(
             data,
             config,
             metadata=doc.get("metadata", {}),
-            model_info={"name": folder.name if folder.name else str(folder), "path": str(folder)},
+            model_info=info,
             seed_splits=seeds,
             device=device,
             progress=progress,

@@ -39,6 +39,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -386,7 +387,7 @@ def _split_label(split: str) -> str:
 
 
 def evaluate(
-    model: CrystalNet,
+    model: CrystalNet | None,
     data: ExportedDataset,
     config: EvaluationConfig | None = None,
     *,
@@ -401,7 +402,8 @@ def evaluate(
     Parameters
     ----------
     model
-        A trained :class:`~pymatgen_crystalnet.model.crystalnet.CrystalNet`.
+        A trained :class:`~pymatgen_crystalnet.model.crystalnet.CrystalNet`, or None for the
+        baselines alone (flat map, other crystal): the floor any model must beat.
     data
         A dataset export (:func:`~pymatgen_crystalnet.data.reader.load_export`).
     config
@@ -438,7 +440,7 @@ def evaluate(
     metadata = dict(metadata or {})
     notes: list[str] = []
 
-    mismatches, unchecked = check_compatibility(metadata, data)
+    mismatches, unchecked = check_compatibility(metadata, data) if model is not None else ([], [])
     if mismatches:
         message = "The model was trained on other data settings than the export's: " + "; ".join(mismatches)
         if not config.allow_mismatch:
@@ -458,11 +460,14 @@ def evaluate(
     idx = select_crystals(data, config, seeds)
     n, k, k_ab = config.grid, config.samples, config.ablation_samples
     systems = data.crystal_system[idx]
-    partners_local = control_partners(systems, config.seed) if (config.control or config.baselines) else None
-    model_mode = model.config.composition_mode
-    model = model.to(dev).eval()
+    with_model = model is not None
+    do_control = with_model and config.control
+    partners_local = control_partners(systems, config.seed) if (do_control or config.baselines) else None
+    model_mode = model.config.composition_mode if model is not None else "full"
+    if model is not None:
+        model = model.to(dev).eval()
 
-    notes.extend(_protocol_notes(config, data, model_mode, seeds is not None))
+    notes.extend(_protocol_notes(config, data, model_mode, seeds is not None, with_model))
     if partners_local is not None and (partners_local < 0).any():
         alone = sorted({str(systems[j]) for j in np.flatnonzero(partners_local < 0)})
         notes.append(
@@ -475,7 +480,7 @@ def evaluate(
         g.manual_seed(config.seed * 1000 + offset)
         return g
 
-    gens = {"model": gen(0), "strict": gen(1), "control": gen(2)}
+    gens = {"model": gen(0), "control": gen(2)}
     gens.update({f"ablation:{m}": gen(10 + j) for j, m in enumerate(ABLATION_MODES)})
 
     def comp_inputs(rows: NDArray[np.int64], mode: str) -> torch.Tensor:
@@ -489,6 +494,7 @@ def evaluate(
         return torch.from_numpy(data.xrd[rows].astype(np.float32)).to(dev)
 
     def predict(rows_xrd: NDArray[np.int64], comp: torch.Tensor, samples: int, key: str) -> torch.Tensor:
+        assert model is not None
         return model.predict_grid(xrd_inputs(rows_xrd), comp, n=n, k=samples, generator=gens[key])
 
     def aligned(pred: torch.Tensor, truth: torch.Tensor, translation: bool):
@@ -501,86 +507,65 @@ def evaluate(
             max_elements=config.max_elements,
         )
 
+    def put(
+        scores: list[dict[str, dict[str, float]]], method: str, values: dict, where: Iterable[int]
+    ) -> None:
+        for j, b in enumerate(where):
+            scores[b][method] = _floats(values, j)
+
     rows: list[dict[str, Any]] = []
     with tqdm(total=idx.size, unit="crystal", desc="evaluate", disable=not progress) as bar:
         for start in range(0, idx.size, config.batch_size):
             local = np.arange(start, min(start + config.batch_size, idx.size))
             batch = idx[local]
+            every = range(batch.size)
             truths, sources = zip(*(truth_grid(data, int(i), n) for i in batch))
             truth = torch.from_numpy(np.stack(truths)).to(dev)
-            comp = comp_inputs(batch, model_mode)
             scores: list[dict[str, dict[str, float]]] = [{} for _ in batch]
-
-            pred = predict(batch, comp, k, "model")
-            res = aligned(pred, truth, config.translation)
-            best_rot = best_scores(res.rotation)
-            best_tr = best_scores(res.translation) if res.translation is not None else None
-            strict = grid_scores(
-                model.predict_grid(xrd_inputs(batch), comp, n=n, k=1, deterministic=True)[0], truth
-            )
-            flat = grid_scores(flat_map(truth), truth) if config.baselines else None
-            for b in range(batch.size):
-                scores[b]["model"] = _floats(best_rot, b)
-                if best_tr is not None:
-                    scores[b]["model_translation"] = _floats(best_tr, b)
-                scores[b]["strict"] = _floats(strict, b)
-                if flat is not None:
-                    scores[b]["flat"] = _floats(flat, b)
-
             verification: list[dict[str, Any] | None] = [None] * batch.size
-            if config.verification:
-                from pymatgen_crystalnet.solver.verification import verify_density
 
-                grids = pred.detach().cpu().numpy()
-                ssim_per_sample = res.rotation["ssim"].cpu().numpy()  # (k, B)
-                for b, i in enumerate(batch):
-                    target = data.xrd[i].astype(np.float64)
-                    cosines = [verify_density(grids[s, b], data.lattice[i], target).cosine for s in range(k)]
-                    chosen = int(np.argmax(cosines))
-                    best_ssim = int(np.argmax(ssim_per_sample[:, b]))
-                    tied = _tied(np.asarray(cosines)) or _tied(ssim_per_sample[:, b])
-                    verification[b] = {
-                        "cosines": [round(c, 6) for c in cosines],
-                        "best_agreement_sample": chosen,
-                        "best_ssim_sample": best_ssim,
-                        "agree": None if tied else chosen == best_ssim,
-                    }
-                    scores[b]["selected"] = {key: float(res.rotation[key][chosen, b]) for key in METRICS}
-            del pred, res
+            if model is not None:
+                comp = comp_inputs(batch, model_mode)
+                pred = predict(batch, comp, k, "model")
+                res = aligned(pred, truth, config.translation)
+                put(scores, "model", best_scores(res.rotation), every)
+                if res.translation is not None:
+                    put(scores, "model_translation", best_scores(res.translation), every)
+                strict = model.predict_grid(xrd_inputs(batch), comp, n=n, k=1, deterministic=True)[0]
+                put(scores, "strict", grid_scores(strict, truth, config.win_size), every)
+                if config.verification:
+                    verification = _verify(data, batch, pred, res.rotation, scores)
+                del pred, res, strict
+            if config.baselines:
+                put(scores, "flat", grid_scores(flat_map(truth), truth, config.win_size), every)
 
             partners = partners_local[local] if partners_local is not None else None
             has = np.flatnonzero(partners >= 0) if partners is not None else np.zeros(0, dtype=np.int64)
             if has.size:
                 partner_rows = idx[partners[has]]
-                sub_truth = truth[torch.from_numpy(has).to(dev)]
-                if config.control:
-                    pred_c = predict(partner_rows, comp[torch.from_numpy(has).to(dev)], k, "control")
-                    res_c = aligned(pred_c, sub_truth, config.translation)
-                    c_rot = best_scores(res_c.rotation)
-                    c_tr = best_scores(res_c.translation) if res_c.translation is not None else None
-                    for j, b in enumerate(has):
-                        scores[b]["control"] = _floats(c_rot, j)
-                        if c_tr is not None:
-                            scores[b]["control_translation"] = _floats(c_tr, j)
+                pick = torch.from_numpy(has).to(dev)
+                if do_control:
+                    pred_c = predict(partner_rows, comp[pick], k, "control")
+                    res_c = aligned(pred_c, truth[pick], config.translation)
+                    put(scores, "control", best_scores(res_c.rotation), has)
+                    if res_c.translation is not None:
+                        put(scores, "control_translation", best_scores(res_c.translation), has)
                     del pred_c, res_c
                 if config.baselines:
                     other = np.stack(
                         [other_crystal_grid(truth_grid(data, int(p), n)[0], n) for p in partner_rows]
                     )
-                    res_o = aligned(torch.from_numpy(other).to(dev)[None], sub_truth, config.translation)
-                    for j, b in enumerate(has):
-                        scores[b]["other_crystal"] = _floats(best_scores(res_o.rotation), j)
-                        if res_o.translation is not None:
-                            scores[b]["other_crystal_translation"] = _floats(
-                                best_scores(res_o.translation), j
-                            )
+                    res_o = aligned(torch.from_numpy(other).to(dev)[None], truth[pick], config.translation)
+                    put(scores, "other_crystal", best_scores(res_o.rotation), has)
+                    if res_o.translation is not None:
+                        put(scores, "other_crystal_translation", best_scores(res_o.translation), has)
 
-            if config.ablations:
+            if with_model and config.ablations:
                 for mode in ABLATION_MODES:
                     pred_a = predict(batch, comp_inputs(batch, mode), k_ab, f"ablation:{mode}")
-                    best_a = best_scores(aligned(pred_a, truth, False).rotation)
-                    for b in range(batch.size):
-                        scores[b][f"ablation:{mode}"] = _floats(best_a, b)
+                    put(
+                        scores, f"ablation:{mode}", best_scores(aligned(pred_a, truth, False).rotation), every
+                    )
                     del pred_a
 
             for b, i in enumerate(batch):
@@ -608,15 +593,19 @@ def evaluate(
             bar.update(batch.size)
 
     labels = {"split": _split_label(config.split), "paper_test_subset": _paper_label(rows, seeds is not None)}
-    result = EvaluationResult(
-        config=config,
-        model={
+    if model is not None:
+        about = {
             "composition_mode": model_mode,
             "preset": model.config.preset,
             "n_parameters": model.num_parameters(),
             "metadata": metadata,
             **(model_info or {}),
-        },
+        }
+    else:
+        about = {"name": "baselines only (no model)", "metadata": {}, **(model_info or {})}
+    result = EvaluationResult(
+        config=config,
+        model=about,
         data=_data_info(data, config, idx),
         crystals=rows,
         notes=notes,
@@ -626,6 +615,37 @@ def evaluate(
     )
     logger.info("Evaluated %d crystals in %.1f s on %s", len(rows), result.elapsed_s, dev)
     return result
+
+
+def _verify(
+    data: ExportedDataset,
+    batch: NDArray[np.int64],
+    pred: torch.Tensor,
+    per_sample: dict[str, torch.Tensor],
+    scores: list[dict[str, dict[str, float]]],
+) -> list[dict[str, Any] | None]:
+    """Forward verification of every sample; records ``selected`` scores (best of 24 rotations)."""
+    from pymatgen_crystalnet.solver.verification import verify_density
+
+    grids = pred.detach().cpu().numpy()
+    ssim = per_sample["ssim"].cpu().numpy()  # (k, B)
+    out: list[dict[str, Any] | None] = []
+    for b, i in enumerate(batch):
+        target = data.xrd[i].astype(np.float64)
+        cosines = [verify_density(grids[s, b], data.lattice[i], target).cosine for s in range(grids.shape[0])]
+        chosen = int(np.argmax(cosines))
+        best_ssim = int(np.argmax(ssim[:, b]))
+        tied = _tied(np.asarray(cosines)) or _tied(ssim[:, b])
+        out.append(
+            {
+                "cosines": [round(c, 6) for c in cosines],
+                "best_agreement_sample": chosen,
+                "best_ssim_sample": best_ssim,
+                "agree": None if tied else chosen == best_ssim,
+            }
+        )
+        scores[b]["selected"] = {key: float(per_sample[key][chosen, b]) for key in METRICS}
+    return out
 
 
 def _tied(values: NDArray) -> bool:
@@ -660,7 +680,7 @@ def _data_info(data: ExportedDataset, config: EvaluationConfig, idx: NDArray[np.
 
 
 def _protocol_notes(
-    config: EvaluationConfig, data: ExportedDataset, model_mode: str, seeds_known: bool
+    config: EvaluationConfig, data: ExportedDataset, model_mode: str, seeds_known: bool, with_model: bool
 ) -> list[str]:
     b = data.manifest.get("b_factor")
     cell = data.manifest.get("cell")
@@ -686,17 +706,23 @@ def _protocol_notes(
             "cross-correlation); SSIM and NMAE are evaluated at the zero shift and the "
             f"{config.n_peaks} best-correlated shift(s), so they are lower bounds of their own optima."
         )
-    notes.append(
-        "Strict: a single prediction from the latent means (deterministic), compared as predicted "
-        "(no rotation, no shift)."
-    )
+    if not with_model:
+        notes.append(
+            "Baselines only: no model was evaluated; these rows are the floor a model must beat "
+            "(the flat map and another crystal's truth, with the same rotation and shift search)."
+        )
+    else:
+        notes.append(
+            "Strict: a single prediction from the latent means (deterministic), compared as predicted "
+            "(no rotation, no shift)."
+        )
     if config.control or config.baselines:
         notes.append(
             "Control and other-crystal baseline use the same partner per crystal: a seeded "
             f"(seed {config.seed}) cyclic pairing within each crystal system of the evaluated crystals, "
             "never the crystal itself; the control keeps the crystal's own composition input."
         )
-    if config.ablations:
+    if with_model and config.ablations:
         if model_mode == "none":
             notes.append(
                 "Ablations: this model has no composition branch (trained with composition_mode 'none'), so "
@@ -709,7 +735,7 @@ def _protocol_notes(
             "for that form train a model per mode (crystalnet train --set composition_mode=...) and "
             "evaluate each."
         )
-    if config.verification:
+    if with_model and config.verification:
         notes.append(
             "Forward verification: each sample's density gives a Mo Kα pattern on the crystal's lattice, "
             "compared with the input pattern by cosine; 'selected' scores the first-ranked sample, and the "

@@ -144,12 +144,14 @@ def _scope_sections(doc: dict[str, Any], tables: dict[str, Any], scope: str) -> 
     k = doc["config"]["samples"]
     out: list[str] = []
     model = tables.get("model", {})
-    systems = [s for s in model if s != "all"] + (["all"] if "all" in model else [])
+    first = model or next(iter(tables.values()), {})
+    systems = [s for s in first if s != "all"] + (["all"] if "all" in first else [])
 
-    out.append(f"### Table 1 form: paper protocol (k = {k}, best of 24 rotations), {scope}")
-    out.append("")
+    if model:
+        out.append(f"### Table 1 form: paper protocol (k = {k}, best of 24 rotations), {scope}")
+        out.append("")
     rows = []
-    for s in systems:
+    for s in systems if model else []:
         paper = PAPER_TABLE1.get(s)
         rows.append(
             [s, str(model[s]["n"]), *(_pm(model[s][m], m) for m in METRICS)]
@@ -163,9 +165,13 @@ def _scope_sections(doc: dict[str, Any], tables: dict[str, Any], scope: str) -> 
                 else ["", "", ""]
             )
         )
-    out += _table(["system", "n", *(_NAMES[m] for m in METRICS), "paper n", "paper SSIM", "paper PSNR"], rows)
+    if model:
+        out += _table(
+            ["system", "n", *(_NAMES[m] for m in METRICS), "paper n", "paper SSIM", "paper PSNR"], rows
+        )
 
-    out.append(f"### Model, strict, translation-aware, control and baselines, {scope}")
+    title = "Model, strict, translation-aware, control and baselines" if model else "Baselines"
+    out.append(f"### {title}, {scope}")
     out.append("")
     main = [m for m in methods if not m.startswith("ablation:")]
     for s in systems:
@@ -220,8 +226,12 @@ def render_markdown(doc: dict[str, Any], max_rows: int | None = None) -> str:
     name = model.get("name") or model.get("path") or "model"
     lines = [f"# CrystalNet evaluation: {name}", ""]
     lines += [
-        f"- Model: `{name}` (preset {model.get('preset')}, {model.get('n_parameters'):,} parameters, "
-        f"composition input `{model.get('composition_mode')}`)",
+        (
+            f"- Model: `{name}` (preset {model.get('preset')}, {model['n_parameters']:,} parameters, "
+            f"composition input `{model.get('composition_mode')}`)"
+            if model.get("n_parameters") is not None
+            else f"- Model: {name}"
+        ),
         f"- Data: `{data.get('path')}` — {doc['labels']['split']}; cell {data.get('cell')}, "
         f"B = {data.get('b_factor')} Å²; {data.get('n_selected')} crystals "
         f"({', '.join(f'{k} {v}' for k, v in data.get('selected', {}).items())})",
