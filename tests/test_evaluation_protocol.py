@@ -214,7 +214,18 @@ def test_crystalnet_evaluate_end_to_end(tmp_path, export, tiny_model, data):
     r = CliRunner().invoke(evaluate_cli, args, catch_exceptions=False)
     assert r.exit_code == 0, r.output
     assert "Evaluated 5 crystals (test split)" in r.output and "model" in r.output
-    assert sorted(p.name for p in out.iterdir()) == ["evaluation.json", "evaluation.md"]  # no temp files
+    assert sorted(p.name for p in out.iterdir()) == [
+        "evaluation.json",
+        "evaluation.md",
+        "figures",
+    ]  # no temp files
+    figures = json.loads((out / "evaluation.json").read_text())["figures"]
+    assert {f["kind"] for f in figures} == {"best", "worst"} and all(f["system"] == "cubic" for f in figures)
+    best, worst = sorted(figures, key=lambda f: f["kind"])
+    assert best["scores"]["cc"] >= worst["scores"]["cc"]
+    pngs = sorted(p.name for p in (out / "figures").iterdir())
+    assert pngs == sorted(f["file"].split("/")[1] for f in figures)
+    assert (out / best["file"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     doc = json.loads((out / "evaluation.json").read_text())
     assert doc["format"] == "crystalnet-evaluation" and doc["config"]["grid"] == 10
     assert doc["model"]["name"] == "tiny" and doc["model"]["metadata"]["b_factor"] == 1.0
@@ -226,7 +237,7 @@ def test_crystalnet_evaluate_end_to_end(tmp_path, export, tiny_model, data):
     assert md == render_markdown(doc)  # the Markdown is a view of the JSON
     for text in ("Table 1 form", "Table 2 form", "0.934 ± 0.149", "Forward verification", "`control`",
                  "`flat`", "`other_crystal`", "paper test subset (3 of 500 cubic", "Per-crystal scores",
-                 first[0], "NOT the paper's Table 2"):  # fmt: skip
+                 first[0], "NOT the paper's Table 2", "![cubic best"):  # fmt: skip
         assert text in md, text
 
     # bad inputs: clear errors, nothing written (the last value of a repeated option wins)
@@ -258,7 +269,7 @@ def test_baselines_only(tmp_path, export):
 
 def test_write_report_replaces_atomically(tmp_path, data):
     model = CrystalNet.from_preset("small", **TINY)
-    config = EvaluationConfig(grid=8, samples=1, limit=2, ablations=False, verification=False)
+    config = EvaluationConfig(grid=8, samples=1, limit=2, ablations=False, verification=False, examples=False)
     result = evaluate(model, data, config, metadata={}, progress=False)
     json_path, _ = write_report(result, tmp_path / "r")
     json_path.write_text("old")

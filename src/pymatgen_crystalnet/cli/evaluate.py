@@ -66,6 +66,12 @@ def _resolve_model(model: str) -> Path:
 @click.option("--control/--no-control", default=True, show_default=True)
 @click.option("--baselines/--no-baselines", default=True, show_default=True)
 @click.option("--verification/--no-verification", default=True, show_default=True)
+@click.option(
+    "--figures/--no-figures",
+    default=True,
+    show_default=True,
+    help="Draw the best and worst crystal (model map CC) of each system into OUT/figures/.",
+)
 @click.option("--batch-size", default=4, show_default=True, help="Crystals predicted and scored at once.")
 @click.option("--seed", default=0, show_default=True, help="Seed of samples, pairing and element drops.")
 @click.option("--device", default=None, help="cpu, cuda, cuda:1, … (default: cuda when available).")
@@ -96,6 +102,7 @@ def evaluate(
     control: bool,
     baselines: bool,
     verification: bool,
+    figures: bool,
     batch_size: int,
     seed: int,
     device: str | None,
@@ -109,7 +116,8 @@ def evaluate(
     Writes OUT/evaluation.json (every number, per crystal) and OUT/evaluation.md (the tables:
     per crystal system n and mean ± std of SSIM, PSNR, map CC and NMAE for the model, the
     strict and translation-aware scores, the mismatched-pattern control, the flat-map and
-    other-crystal baselines, the composition ablations and the forward-verification check).
+    other-crystal baselines, the composition ablations and the forward-verification check),
+    and OUT/figures/*.png (truth vs prediction of the best and worst crystal per system).
     """
     from pymatgen_crystalnet.data.reader import load_export
     from pymatgen_crystalnet.evaluation.protocol import EvaluationConfig, load_seed_splits
@@ -131,6 +139,7 @@ def evaluate(
             control=control,
             baselines=baselines,
             verification=verification,
+            examples=figures,
             limit=limit,
             crystal_systems=[s.strip() for s in systems.split(",") if s.strip()] if systems else None,
             paper_subset_only=paper_subset,

@@ -63,6 +63,7 @@ __all__ = [
     "PAPER_TEST_SEEDS",
     "EvaluationConfig",
     "EvaluationResult",
+    "Example",
     "check_compatibility",
     "evaluate",
     "load_seed_splits",
@@ -132,6 +133,9 @@ class EvaluationConfig(MSONable):
     allow_mismatch
         Continue, with a loud warning, when the model was trained on another cell, B factor or
         density source than the data's; otherwise that is an error.
+    examples
+        Keep, per crystal system, the truth and the best-aligned sample of the crystals with the
+        highest and the lowest model map CC (success and failure cases) for figures.
     """
 
     split: str = "test"
@@ -152,6 +156,7 @@ class EvaluationConfig(MSONable):
     n_peaks: int = 1
     max_elements: int = DEFAULT_MAX_ELEMENTS
     allow_mismatch: bool = False
+    examples: bool = True
 
     def __post_init__(self) -> None:
         if self.split not in SPLITS:
@@ -165,6 +170,29 @@ class EvaluationConfig(MSONable):
             raise ValueError(f"limit must be at least 1, got {self.limit}.")
         if self.crystal_systems is not None:
             self.crystal_systems = [str(s).lower() for s in self.crystal_systems]
+
+
+@dataclass
+class Example:
+    """One crystal's truth and its best-aligned predicted sample, for a figure.
+
+    Attributes
+    ----------
+    material_id, formula
+        The crystal.
+    scores
+        Its ``model`` scores (best of k samples × 24 rotations, each score on its own).
+    truth
+        The true density on the n³ grid (e/Å³).
+    prediction
+        The sample and rotation with the highest map CC, turned into the truth's orientation.
+    """
+
+    material_id: str
+    formula: str
+    scores: dict[str, float]
+    truth: NDArray[np.float32]
+    prediction: NDArray[np.float32]
 
 
 @dataclass
@@ -191,6 +219,9 @@ class EvaluationResult:
         Wall time.
     device
         Torch device used.
+    examples
+        ``{system: {"best" | "worst": Example}}``: success and failure cases by model map CC
+        (not part of :meth:`as_dict`; :func:`~.report.write_report` draws them).
     """
 
     config: EvaluationConfig
@@ -201,6 +232,7 @@ class EvaluationResult:
     labels: dict[str, str] = field(default_factory=dict)
     elapsed_s: float = 0.0
     device: str = "cpu"
+    examples: dict[str, dict[str, Example]] = field(default_factory=dict)
 
     @property
     def methods(self) -> dict[str, str]:
@@ -514,6 +546,7 @@ def evaluate(
             scores[b][method] = _floats(values, j)
 
     rows: list[dict[str, Any]] = []
+    examples: dict[str, dict[str, Example]] = {}
     with tqdm(total=idx.size, unit="crystal", desc="evaluate", disable=not progress) as bar:
         for start in range(0, idx.size, config.batch_size):
             local = np.arange(start, min(start + config.batch_size, idx.size))
@@ -535,6 +568,8 @@ def evaluate(
                 put(scores, "strict", grid_scores(strict, truth, config.win_size), every)
                 if config.verification:
                     verification = _verify(data, batch, pred, res.rotation, scores)
+                if config.examples:
+                    _keep_examples(examples, data, batch, truth, pred, res.per_rotation["cc"], scores)
                 del pred, res, strict
             if config.baselines:
                 put(scores, "flat", grid_scores(flat_map(truth), truth, config.win_size), every)
@@ -612,9 +647,45 @@ def evaluate(
         labels=labels,
         elapsed_s=time.perf_counter() - start_time,
         device=str(dev),
+        examples=examples,
     )
     logger.info("Evaluated %d crystals in %.1f s on %s", len(rows), result.elapsed_s, dev)
     return result
+
+
+def _keep_examples(
+    examples: dict[str, dict[str, Example]],
+    data: ExportedDataset,
+    batch: NDArray[np.int64],
+    truth: torch.Tensor,
+    pred: torch.Tensor,
+    cc: torch.Tensor,
+    scores: list[dict[str, dict[str, float]]],
+) -> None:
+    """Update the best and worst crystal (model map CC) of each system with this batch."""
+    import torch
+
+    from pymatgen_crystalnet.evaluation.metrics import rotations
+
+    for b, i in enumerate(batch):
+        system = str(data.crystal_system[i])
+        value = scores[b]["model"]["cc"]
+        kept = examples.setdefault(system, {})
+        replace = {
+            "best": "best" not in kept or value > kept["best"].scores["cc"],
+            "worst": "worst" not in kept or value < kept["worst"].scores["cc"],
+        }
+        for kind in (k for k, v in replace.items() if v):
+            flat = int(torch.argmax(cc[:, :, b]))
+            r, s = divmod(flat, cc.shape[1])
+            turned = rotations()[r].apply(pred[s, b])
+            kept[kind] = Example(
+                material_id=str(data.material_id[i]),
+                formula=str(data.formula[i]),
+                scores=dict(scores[b]["model"]),
+                truth=truth[b].detach().cpu().numpy().astype(np.float32),
+                prediction=turned.detach().cpu().numpy().astype(np.float32),  # type: ignore[union-attr]
+            )
 
 
 def _verify(

@@ -26,6 +26,7 @@ __all__ = [
     "PAPER_TABLE2",
     "render_markdown",
     "summarise",
+    "write_example_figures",
     "write_report",
 ]
 
@@ -262,6 +263,17 @@ def render_markdown(doc: dict[str, Any], max_rows: int | None = None) -> str:
             summary["paper_test_subset"],
             doc["config"]["samples"],
         )
+    if doc.get("figures"):
+        lines += ["## Examples: best and worst model map CC per crystal system", ""]
+        for fig in doc["figures"]:
+            sc = fig["scores"]
+            lines += [
+                f"**{fig['system']}, {fig['kind']}**: {fig['formula']} ({fig['material_id']}), "
+                + ", ".join(f"{_NAMES[k]} {_value(sc.get(k), k)}" for k in METRICS),
+                "",
+                f"![{fig['system']} {fig['kind']}: {fig['material_id']}]({fig['file']})",
+                "",
+            ]
     lines += _crystal_lines(doc["crystals"], max_rows)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -345,6 +357,50 @@ def _json_safe(obj: Any) -> Any:
     return obj
 
 
+def write_example_figures(result: EvaluationResult, folder: str | os.PathLike) -> list[dict[str, Any]]:
+    """Draw, per crystal system, the truth and the best-aligned sample of the best and worst crystal.
+
+    Each PNG (slices through each cell axis and a projection, one log colour scale, see
+    :func:`pymatgen_crystalnet.plotting.plot_density_views`) is written atomically into
+    ``folder``.
+
+    Returns
+    -------
+    list
+        One entry per figure: ``system``, ``kind`` (``best``/``worst`` model map CC),
+        ``material_id``, ``formula``, ``scores`` and ``file`` (relative to the report folder).
+    """
+    from pymatgen_crystalnet.plotting import plot_density_views, save_figure
+
+    folder = Path(folder)
+    entries = []
+    for system, kept in result.examples.items():
+        for kind in ("best", "worst"):
+            ex = kept.get(kind)
+            if ex is None or (kind == "worst" and kept["best"].material_id == ex.material_id):
+                continue
+            name = f"{system}-{kind}-{ex.material_id}.png".replace("/", "_")
+            title = (
+                f"{ex.formula} ({ex.material_id}): {kind} map CC of the {system} crystals; "
+                f"SSIM {ex.scores['ssim']:.3f}, CC {ex.scores['cc']:.3f}, NMAE {ex.scores['nmae']:.3f}"
+            )
+            fig = plot_density_views(
+                {"truth": ex.truth, "prediction (best CC sample, turned)": ex.prediction}, title
+            )
+            save_figure(fig, folder / name)
+            entries.append(
+                {
+                    "system": system,
+                    "kind": kind,
+                    "material_id": ex.material_id,
+                    "formula": ex.formula,
+                    "scores": ex.scores,
+                    "file": f"{folder.name}/{name}",
+                }
+            )
+    return entries
+
+
 def write_report(result: EvaluationResult | dict[str, Any], outdir: str | os.PathLike) -> tuple[Path, Path]:
     """Write ``evaluation.json`` and ``evaluation.md`` into ``outdir``, each atomically.
 
@@ -357,11 +413,16 @@ def write_report(result: EvaluationResult | dict[str, Any], outdir: str | os.Pat
     """
     from pymatgen_crystalnet.io.density_files import atomic_write
 
-    doc = result if isinstance(result, dict) else result.as_dict()
+    outdir = Path(outdir)
+    if isinstance(result, dict):
+        doc = dict(result)
+    else:
+        doc = result.as_dict()
+        if result.examples:
+            doc["figures"] = write_example_figures(result, outdir / "figures")
     doc = _json_safe(doc)
     text_json = json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
     text_md = render_markdown(doc)
-    outdir = Path(outdir)
     json_path, md_path = outdir / "evaluation.json", outdir / "evaluation.md"
     with atomic_write(json_path, mode="wb") as fh:
         fh.write(text_json.encode("utf-8"))  # type: ignore[arg-type]
