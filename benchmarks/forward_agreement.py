@@ -19,9 +19,9 @@ from collections import defaultdict
 import numpy as np
 
 from _corpus import DEFAULT_CORPUS, iter_corpus
-from pymatgen_crystalnet.featurize.xrd_vector import bin_index, pattern_to_vector
+from pymatgen_crystalnet.featurize.xrd_vector import bin_index, pattern_to_vector, vector_from_density
 from pymatgen_crystalnet.physics.cells import canonical_cell
-from pymatgen_crystalnet.physics.forward import resolved_two_theta_max, vector_from_density
+from pymatgen_crystalnet.physics.forward import resolved_two_theta_max
 from pymatgen_crystalnet.physics.iam import iam_density_grid
 from pymatgen_crystalnet.physics.powder import xrd_pattern
 

@@ -84,9 +84,9 @@ def test_stored_arrays_reproduce_physics(built):
     """The stored vectors equal a direct computation; the IAM arrays hold all the electrons."""
     from pymatgen.core import Structure
 
+    from pymatgen_crystalnet.featurize.xrd_vector import xrd_vector
     from pymatgen_crystalnet.physics.cells import canonical_cell
     from pymatgen_crystalnet.physics.iam import iam_grid_from_arrays
-    from pymatgen_crystalnet.physics.powder import xrd_vector
 
     store, _ = built
     doc = next(d for d in _all(store, "crystals") if d["material_id"] == "mp-919")  # HoTe

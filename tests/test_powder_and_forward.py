@@ -1,16 +1,20 @@
 import numpy as np
 import pytest
 
-from pymatgen_crystalnet.featurize.xrd_vector import bin_index, pattern_to_vector
+from pymatgen_crystalnet.featurize.xrd_vector import (
+    bin_index,
+    pattern_to_vector,
+    vector_from_density,
+    xrd_vector,
+)
 from pymatgen_crystalnet.physics.cells import canonical_cell
 from pymatgen_crystalnet.physics.forward import (
     density_structure_factors,
     pattern_from_density,
     resolved_two_theta_max,
-    vector_from_density,
 )
 from pymatgen_crystalnet.physics.iam import iam_density_grid
-from pymatgen_crystalnet.physics.powder import xrd_pattern, xrd_vector
+from pymatgen_crystalnet.physics.powder import xrd_pattern
 from pymatgen_crystalnet.physics.units import MO_KA
 
 

@@ -82,10 +82,10 @@ def build_crystal(
         factor, failed symmetry analysis, no reflection, …); the builder records the message.
     """
     from pymatgen_crystalnet.featurize.composition import composition_vector
+    from pymatgen_crystalnet.featurize.xrd_vector import xrd_vector
     from pymatgen_crystalnet.physics.cells import canonical_cell, symmetry_info
     from pymatgen_crystalnet.physics.form_factors import MAX_Z
     from pymatgen_crystalnet.physics.iam import structure_arrays
-    from pymatgen_crystalnet.physics.powder import xrd_vector
     from pymatgen_crystalnet.physics.units import MO_KA
 
     rec = record if isinstance(record, StructureRecord) else StructureRecord(**record)

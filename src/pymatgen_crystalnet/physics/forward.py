@@ -22,9 +22,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from pymatgen_crystalnet.featurize.xrd_vector import TWO_THETA_MAX, pattern_to_vector
 from pymatgen_crystalnet.physics.powder import lorentz_polarisation
-from pymatgen_crystalnet.physics.units import MO_KA, resolve_wavelength
+from pymatgen_crystalnet.physics.units import MO_KA, TWO_THETA_MAX, resolve_wavelength
 
 if TYPE_CHECKING:
     from pymatgen.analysis.diffraction.core import DiffractionPattern
@@ -34,7 +33,6 @@ __all__ = [
     "density_structure_factors",
     "pattern_from_density",
     "resolved_two_theta_max",
-    "vector_from_density",
 ]
 
 logger = logging.getLogger(__name__)
@@ -159,10 +157,3 @@ def pattern_from_density(
     ]
     d_hkls = list(lam / (2 * np.sin(np.radians(x) / 2)))
     return DiffractionPattern(x, y, hkls, d_hkls)
-
-
-def vector_from_density(
-    grid: ArrayLike, lattice: Lattice | ArrayLike, *, wavelength: float | str = MO_KA
-) -> NDArray[np.float32]:
-    """The model's 1024-bin vector of a density grid's pattern (Mo Kα axis by default)."""
-    return pattern_to_vector(pattern_from_density(grid, lattice, wavelength=wavelength))

@@ -13,15 +13,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from pymatgen_crystalnet.featurize.xrd_vector import TWO_THETA_MAX, pattern_to_vector
 from pymatgen_crystalnet.physics.iam import DEFAULT_B_FACTOR
-from pymatgen_crystalnet.physics.units import MO_KA, resolve_wavelength
+from pymatgen_crystalnet.physics.units import MO_KA, TWO_THETA_MAX, resolve_wavelength
 
 if TYPE_CHECKING:
     from pymatgen.analysis.diffraction.core import DiffractionPattern
     from pymatgen.core import Structure
 
-__all__ = ["lorentz_polarisation", "xrd_pattern", "xrd_vector"]
+__all__ = ["lorentz_polarisation", "xrd_pattern"]
 
 logger = logging.getLogger(__name__)
 
@@ -100,20 +99,3 @@ def xrd_pattern(
             f"λ = {lam} Å."
         )
     return pattern
-
-
-def xrd_vector(
-    structure: Structure, *, b_factor: float = DEFAULT_B_FACTOR, symprec: float = 0.1
-) -> NDArray[np.float32]:
-    """The model's 1024-bin XRD vector of a structure (Mo Kα, 2θ = 0–180°, DESIGN §2).
-
-    The peaks do not depend on the cell chosen to describe the crystal, so the pattern is
-    computed on the primitive standard cell: the vector is the same as from the conventional
-    standard structure (tested to be identical), and 2–4× faster for centred lattices, whose
-    conventional cells hold 2–4 times the atoms and reflections.
-    """
-    from pymatgen_crystalnet.physics.cells import canonical_cell
-
-    primitive = canonical_cell(structure, "primitive", symprec=symprec)
-    pattern = xrd_pattern(primitive, wavelength=MO_KA, b_factor=b_factor, conventional=False)
-    return pattern_to_vector(pattern)

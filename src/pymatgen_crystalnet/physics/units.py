@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "MO_KA",
+    "TWO_THETA_MAX",
     "WAVELENGTHS",
     "convert_two_theta",
     "d_to_two_theta",
@@ -26,6 +27,8 @@ __all__ = [
 
 #: Mo Kα wavelength (Å) used for the model's pattern axis (DESIGN §2).
 MO_KA: float = 0.71073
+#: Upper end of the 2θ axis (degrees).
+TWO_THETA_MAX: float = 180.0
 
 #: Named X-ray wavelengths in Å (the same values as pymatgen's ``XRDCalculator``).
 WAVELENGTHS: dict[str, float] = {
