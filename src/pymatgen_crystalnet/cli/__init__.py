@@ -19,7 +19,9 @@ _SUBCOMMANDS: dict[str, str] = {
     "density": "pymatgen_crystalnet.cli.density:density",
     "train": "pymatgen_crystalnet.cli.train:train",
     "solve": "pymatgen_crystalnet.cli.solve:solve",
+    "evaluate": "pymatgen_crystalnet.cli.evaluate:evaluate",
     "models": "pymatgen_crystalnet.cli.solve:models",
+    "workflow": "pymatgen_crystalnet.cli.workflow:workflow",
 }
 
 
