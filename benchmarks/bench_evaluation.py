@@ -75,6 +75,7 @@ def bench_scores(args: argparse.Namespace, devices: list[torch.device]) -> None:
     n, k = args.grid, args.samples
     grids = load_truths(args.crystals, n)
     rng = np.random.default_rng(0)
+    reference_scores(grids[0][1][:9, :9, :9], grids[0][1][:9, :9, :9])  # warm up scikit-image
     print(f"\n## Scoring one crystal: {k} samples x 24 rotations at {n}^3 (median of {args.repeats})\n")
     columns = ["crystal", "skimage loop (s)"]
     for dev in devices:

@@ -49,7 +49,7 @@ from monty.json import MSONable
 from numpy.typing import NDArray
 
 from pymatgen_crystalnet.evaluation.baselines import control_partners, other_crystal_grid
-from pymatgen_crystalnet.evaluation.metrics import DEFAULT_MAX_ELEMENTS, METRICS
+from pymatgen_crystalnet.evaluation.metrics import METRICS
 
 if TYPE_CHECKING:
     import torch
@@ -129,7 +129,8 @@ class EvaluationConfig(MSONable):
         Shifts of largest cross-correlation at which translation-aware SSIM and NMAE are
         evaluated (see :mod:`.metrics`).
     max_elements
-        Memory bound of the batched scores (values of the largest intermediate tensor).
+        Memory bound of the batched scores (values of the largest intermediate tensor; default
+        per device type, see :data:`~.metrics.DEFAULT_MAX_ELEMENTS`).
     allow_mismatch
         Continue, with a loud warning, when the model was trained on another cell, B factor or
         density source than the data's; otherwise that is an error.
@@ -154,7 +155,7 @@ class EvaluationConfig(MSONable):
     seed: int = 0
     win_size: int = 7
     n_peaks: int = 1
-    max_elements: int = DEFAULT_MAX_ELEMENTS
+    max_elements: int | None = None
     allow_mismatch: bool = False
     examples: bool = True
 
@@ -162,7 +163,7 @@ class EvaluationConfig(MSONable):
         if self.split not in SPLITS:
             raise ValueError(f"Unknown split {self.split!r}; choose one of {', '.join(SPLITS)}.")
         for name in ("samples", "ablation_samples", "batch_size", "n_peaks", "max_elements"):
-            if int(getattr(self, name)) < 1:
+            if getattr(self, name) is not None and int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
         if self.grid < self.win_size:
             raise ValueError(f"grid must be at least the SSIM window ({self.win_size}), got {self.grid}.")
@@ -787,11 +788,20 @@ def _protocol_notes(
             "Strict: a single prediction from the latent means (deterministic), compared as predicted "
             "(no rotation, no shift)."
         )
-    if config.control or config.baselines:
+    if (with_model and config.control) or config.baselines:
+        who = (
+            "Control and other-crystal baseline use the same partner per crystal"
+            if with_model and config.control
+            else "The other-crystal baseline pairs each crystal with another"
+        )
         notes.append(
-            "Control and other-crystal baseline use the same partner per crystal: a seeded "
-            f"(seed {config.seed}) cyclic pairing within each crystal system of the evaluated crystals, "
-            "never the crystal itself; the control keeps the crystal's own composition input."
+            f"{who}: a seeded (seed {config.seed}) cyclic pairing within each crystal system of the "
+            "evaluated crystals, never the crystal itself"
+            + (
+                "; the control keeps the crystal's own composition input."
+                if with_model and config.control
+                else "."
+            )
         )
     if with_model and config.ablations:
         if model_mode == "none":

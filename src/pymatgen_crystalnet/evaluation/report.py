@@ -237,7 +237,9 @@ def render_markdown(doc: dict[str, Any], max_rows: int | None = None) -> str:
         f"B = {data.get('b_factor')} Å²; {data.get('n_selected')} crystals "
         f"({', '.join(f'{k} {v}' for k, v in data.get('selected', {}).items())})",
         f"- {doc['labels']['paper_test_subset']}",
-        f"- Grid {cfg['grid']}³, k = {cfg['samples']} samples, seed {cfg['seed']}, device {doc['device']}, "
+        f"- Grid {cfg['grid']}³"
+        + (f", k = {cfg['samples']} samples" if model.get("n_parameters") is not None else "")
+        + f", seed {cfg['seed']}, device {doc['device']}, "
         f"{doc['elapsed_s']:.0f} s; package {doc['package_version']}, {doc['created']}",
         "",
         "## Notes",
