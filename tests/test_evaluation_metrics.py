@@ -25,6 +25,15 @@ from pymatgen_crystalnet.physics.cells import canonical_cell
 from pymatgen_crystalnet.physics.iam import iam_density_grid
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: small batched ops on a busy 2-core machine are faster and steadier."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def real_grids(mp_sample) -> list[np.ndarray]:
     """IAM densities (B = 1 Å²) of six Materials Project crystals on 20³ grids."""

@@ -32,6 +32,15 @@ from pymatgen_crystalnet.physics.iam import iam_density_grid
 TINY = {"latent_dim": 16, "embed_dim": 16, "fusion_hidden": 32, "regressor_hidden": 16, "nonnegative": False}
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: small batched ops on a busy 2-core machine are faster and steadier."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def export(tmp_path_factory) -> Path:
     """A real export of the mini corpus' cubic and trigonal crystals (5 cubic test crystals)."""
