@@ -89,6 +89,7 @@ def test_reader_rejects_other_versions_and_non_exports(export_path, tmp_path):
     (tmp_path / "text.npz").write_text("hello")
     with pytest.raises(ValueError, match="not a dataset export"):
         load_export(tmp_path / "text.npz")
+    assert export_path.stat().st_mode & 0o044, "export not readable by others (umask ignored)"
     with zipfile.ZipFile(export_path) as zf:  # nothing pickled inside
         assert all(name.endswith(".npy") for name in zf.namelist())
 

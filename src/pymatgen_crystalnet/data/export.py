@@ -22,7 +22,7 @@ from pymatgen_crystalnet.data.config import normalise_crystal_systems
 from pymatgen_crystalnet.data.reader import FORMAT_VERSION
 from pymatgen_crystalnet.data.schema import GridDoc
 from pymatgen_crystalnet.data.splits import natural_id_key
-from pymatgen_crystalnet.data.stores import get_store, require_existing
+from pymatgen_crystalnet.data.stores import default_file_mode, get_store, require_existing
 
 __all__ = ["ExportSummary", "export_dataset"]
 
@@ -229,6 +229,7 @@ def _atomic_savez(path: Path, arrays: dict[str, Any]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".npz")
     os.close(fd)
     try:
+        os.chmod(tmp, default_file_mode())
         np.savez_compressed(tmp, **arrays)
         os.replace(tmp, path)
     except BaseException:

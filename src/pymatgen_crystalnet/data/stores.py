@@ -253,9 +253,17 @@ def _empty_if_unborn(exc: sqlite3.OperationalError, empty: Any) -> Any:
     raise exc
 
 
+def default_file_mode() -> int:
+    """Permissions of a new file under the current umask (``mkstemp`` makes them 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _atomic_write(path: Path, payload: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, default_file_mode())
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()
