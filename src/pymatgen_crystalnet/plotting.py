@@ -38,7 +38,7 @@ def _figure(width: float, height: float) -> Figure:
 
 def save_figure(fig: Figure, path: Any, dpi: int = 120) -> None:
     """Write a figure atomically (temporary file, then rename)."""
-    from pymatgen_crystalnet.io.density_files import atomic_write
+    from pymatgen_crystalnet.atomic import atomic_write
 
     with atomic_write(path, mode="wb") as fh:
         fig.savefig(fh, dpi=dpi, format="png")

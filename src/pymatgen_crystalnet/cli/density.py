@@ -41,8 +41,9 @@ def density(structure_file: Path, n: int, b_factor: float, cell: str, symprec: f
     import numpy as np
     from pymatgen.core import Structure
 
+    from pymatgen_crystalnet.atomic import atomic_write
     from pymatgen_crystalnet.featurize.xrd_vector import bin_index, pattern_to_vector, vector_from_density
-    from pymatgen_crystalnet.io.density_files import atomic_write, write_density
+    from pymatgen_crystalnet.io.density_files import write_density
     from pymatgen_crystalnet.physics.agreement import cosine_similarity
     from pymatgen_crystalnet.physics.cells import canonical_cell, symmetry_info
     from pymatgen_crystalnet.physics.forward import resolved_two_theta_max

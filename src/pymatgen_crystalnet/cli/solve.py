@@ -68,7 +68,7 @@ def solve(
     """
     from pymatgen.core import Lattice
 
-    from pymatgen_crystalnet.io.density_files import atomic_write
+    from pymatgen_crystalnet.atomic import atomic_write
     from pymatgen_crystalnet.plotting import save_figure, solve_figure
     from pymatgen_crystalnet.solver.solver import CrystalNetSolver
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -18,11 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from pymatgen_crystalnet.atomic import atomic_path
 from pymatgen_crystalnet.data.config import normalise_crystal_systems
 from pymatgen_crystalnet.data.reader import FORMAT_VERSION
 from pymatgen_crystalnet.data.schema import GridDoc
 from pymatgen_crystalnet.data.splits import natural_id_key
-from pymatgen_crystalnet.data.stores import default_file_mode, get_store, require_existing
+from pymatgen_crystalnet.data.stores import get_store, require_existing
 
 __all__ = ["ExportSummary", "export_dataset"]
 
@@ -225,13 +225,5 @@ def _load_grids(store: str | os.PathLike, docs: list[dict[str, Any]]) -> dict[st
 
 
 def _atomic_savez(path: Path, arrays: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".npz")
-    os.close(fd)
-    try:
-        os.chmod(tmp, default_file_mode())
+    with atomic_path(path, suffix=".npz") as tmp:
         np.savez_compressed(tmp, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -34,6 +34,8 @@ from maggma.core import Store
 from maggma.stores import GridFSStore, JSONStore, MongoStore, MontyStore
 from monty.json import jsanitize
 
+from pymatgen_crystalnet.atomic import atomic_write_bytes
+
 __all__ = [
     "COLLECTIONS",
     "GRID_COLLECTIONS",
@@ -253,25 +255,8 @@ def _empty_if_unborn(exc: sqlite3.OperationalError, empty: Any) -> Any:
     raise exc
 
 
-def default_file_mode() -> int:
-    """Permissions of a new file under the current umask (``mkstemp`` makes them 0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def _atomic_write(path: Path, payload: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, default_file_mode())
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, payload)
 
 
 def get_store(location: str | os.PathLike, collection: str, *, key: str = "material_id") -> Store:

@@ -413,7 +413,7 @@ def write_report(result: EvaluationResult | dict[str, Any], outdir: str | os.Pat
     tuple
         The two paths.
     """
-    from pymatgen_crystalnet.io.density_files import atomic_write
+    from pymatgen_crystalnet.atomic import atomic_write
 
     outdir = Path(outdir)
     if isinstance(result, dict):

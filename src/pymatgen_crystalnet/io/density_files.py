@@ -13,16 +13,14 @@ or interrupted write leaves no partial file behind.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from pymatgen_crystalnet.atomic import atomic_path, atomic_write
 from pymatgen_crystalnet.physics.cells import grid_to_chgcar
 
 if TYPE_CHECKING:
@@ -41,30 +39,6 @@ __all__ = [
 BOHR_IN_ANGSTROM: float = 0.529177210903
 
 
-def _publish(tmp: str, target: Path) -> None:
-    """Give the temporary file the usual permissions (umask applied) and move it into place."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, target)
-
-
-@contextlib.contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[TextIO]:
-    """Open a temporary file beside ``path``; rename it onto ``path`` only on success."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, mode) as handle:
-            yield handle
-        _publish(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def _grid_and_structure(grid: ArrayLike, structure: Structure) -> np.ndarray:
     arr = np.asarray(grid, dtype=float)
     if arr.ndim != 3:
@@ -81,16 +55,8 @@ def write_chgcar(grid: ArrayLike, structure: Structure, path: str | os.PathLike)
     arr = _grid_and_structure(grid, structure)
     chgcar = grid_to_chgcar(arr, structure)
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        chgcar.write_file(tmp)
-        _publish(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_path(target) as tmp:
+        chgcar.write_file(str(tmp))
     return target
 
 

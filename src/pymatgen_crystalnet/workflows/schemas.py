@@ -252,7 +252,7 @@ class WeightsBlob(_Doc):
         """
         import base64
 
-        from pymatgen_crystalnet.model.weights import atomic_write_bytes
+        from pymatgen_crystalnet.atomic import atomic_write_bytes
 
         raw = base64.b64decode(self.safetensors_b64)
         if hashlib.sha256(raw).hexdigest() != self.sha256:
