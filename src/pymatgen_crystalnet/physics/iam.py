@@ -153,7 +153,7 @@ def _check_inputs(
     occupancies: ArrayLike | None,
     b_factor: float,
     coefficients: NDArray[np.float64] | None,
-) -> tuple[NDArray, NDArray, NDArray, NDArray, NDArray]:
+) -> tuple[NDArray, NDArray, NDArray, NDArray, float]:
     lat = np.asarray(lattice, dtype=float)
     if lat.shape != (3, 3) or not np.all(np.isfinite(lat)):
         raise ValueError(f"The lattice must be a finite (3, 3) matrix, got shape {lat.shape}.")
@@ -163,9 +163,7 @@ def _check_inputs(
     frac = np.asarray(frac_coords, dtype=float).reshape(-1, 3)
     zs = np.asarray(atomic_numbers).astype(np.int64).ravel()
     if frac.shape[0] != zs.size:
-        raise ValueError(
-            f"{frac.shape[0]} fractional coordinates but {zs.size} atomic numbers were given."
-        )
+        raise ValueError(f"{frac.shape[0]} fractional coordinates but {zs.size} atomic numbers were given.")
     if zs.size == 0:
         raise ValueError("The crystal has no atoms.")
     if not np.all(np.isfinite(frac)):
@@ -194,12 +192,65 @@ def _check_inputs(
     if np.any(widths <= 0):
         raise ValueError(f"B = {b_factor} Å² is too small for these form factors (b + B ≤ 0).")
     weights = np.concatenate([rows[:, :N_GAUSSIANS], rows[:, -1:]], axis=1) * occ[:, None]
-    return lat, frac, weights, widths, np.array([volume])
+    return lat, frac, weights, widths, float(volume)
 
 
 def _reciprocal(lattice: NDArray[np.float64]) -> NDArray[np.float64]:
     """Crystallographic reciprocal vectors as rows (``a_i · b_j = δ_ij``, no 2π)."""
     return np.linalg.inv(lattice).T
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """Checked inputs and the real/reciprocal split shared by the point and grid paths.
+
+    ``weights``/``widths`` are (A, 6): the five Gaussians and the constant of each atom
+    (occupancy-weighted), ``w = b + B``; ``narrow`` marks the real-space terms, summed within
+    ``r_cut``, which spans ``delta`` in fractional units along each axis.
+    """
+
+    lattice: NDArray[np.float64]
+    frac: NDArray[np.float64]
+    weights: NDArray[np.float64]
+    widths: NDArray[np.float64]
+    volume: float
+    recip: NDArray[np.float64]
+    log_eps: float
+    narrow: NDArray[np.bool_]
+    r_cut: float
+    delta: NDArray[np.float64]
+
+
+def _split_terms(
+    lattice: ArrayLike,
+    frac_coords: ArrayLike,
+    atomic_numbers: ArrayLike,
+    occupancies: ArrayLike | None,
+    b_factor: float,
+    coefficients: NDArray[np.float64] | None,
+    split_width: float,
+    eps: float,
+) -> _Terms:
+    lat, frac, weights, widths, volume = _check_inputs(
+        lattice, frac_coords, atomic_numbers, occupancies, b_factor, coefficients
+    )
+    log_eps = float(np.log(1.0 / eps))
+    recip = _reciprocal(lat)
+    narrow = widths < split_width
+    w_narrow = widths[narrow].max() if np.any(narrow) else 0.0
+    r_cut = float(np.sqrt(w_narrow * log_eps / _FOUR_PI2))
+    return _Terms(
+        lattice=lat,
+        frac=frac - np.floor(frac),
+        weights=weights,
+        widths=widths,
+        volume=volume,
+        recip=recip,
+        log_eps=log_eps,
+        narrow=narrow,
+        r_cut=r_cut,
+        delta=r_cut * np.linalg.norm(recip, axis=1),
+    )
 
 
 # --------------------------------------------------------------------------- plan
@@ -239,27 +290,27 @@ def build_plan(
     eps
         Relative truncation tolerance of each term.
     """
-    lat, frac, weights, widths, vol = _check_inputs(
-        lattice, frac_coords, atomic_numbers, occupancies, b_factor, coefficients
+    terms = _split_terms(
+        lattice, frac_coords, atomic_numbers, occupancies, b_factor, coefficients, split_width, eps
     )
-    volume = float(vol[0])
-    frac = frac - np.floor(frac)
-    log_eps = np.log(1.0 / eps)
-    recip = _reciprocal(lat)
-    narrow = widths < split_width
+    lat, frac, weights, widths, narrow = (
+        terms.lattice,
+        terms.frac,
+        terms.weights,
+        terms.widths,
+        terms.narrow,
+    )
+    r_cut, delta = terms.r_cut, terms.delta
 
     # real-space part: narrow terms of every atom image within r_cut of the cell
     amplitude = np.where(narrow, weights * (4 * np.pi / widths) ** 1.5, 0.0)
     alpha = np.where(narrow, _FOUR_PI2 / widths, 0.0)
     has_narrow = np.any(narrow & (weights != 0), axis=1)
-    w_narrow = widths[narrow].max() if np.any(narrow) else 0.0
-    r_cut = float(np.sqrt(w_narrow * log_eps / _FOUR_PI2))
     order = np.argsort(~narrow, axis=1, kind="stable")  # narrow terms first
     k_max = int(narrow.sum(axis=1).max()) if np.any(narrow) else 0
     amplitude = np.take_along_axis(amplitude, order, axis=1)[:, :k_max]
     alpha = np.take_along_axis(alpha, order, axis=1)[:, :k_max]
     if k_max and np.any(has_narrow):
-        delta = r_cut * np.linalg.norm(recip, axis=1)
         ranges = [np.arange(int(np.floor(-d - 1)), int(np.ceil(1 + d)) + 1) for d in delta]
         shifts = np.stack(np.meshgrid(*ranges, indexing="ij"), axis=-1).reshape(-1, 3)
         atoms = np.nonzero(has_narrow)[0]
@@ -274,7 +325,7 @@ def build_plan(
         alpha = np.zeros((0, k_max))
 
     hkl, f_real, f_imag, f000 = _wide_structure_factors(
-        lat, recip, frac, weights, widths, ~narrow, log_eps, half=True
+        lat, terms.recip, frac, weights, widths, ~narrow, terms.log_eps, half=True
     )
     return IAMPlan(
         lattice=lat,
@@ -286,7 +337,7 @@ def build_plan(
         f_real=f_real,
         f_imag=f_imag,
         f000=f000,
-        volume=volume,
+        volume=terms.volume,
     )
 
 
@@ -359,9 +410,7 @@ def evaluate_plan(plan: IAMPlan, frac_points: ArrayLike) -> NDArray[np.float64]:
             r2 = np.einsum("pmi,pmi->pm", d, d)
             p_idx, m_idx = np.nonzero(r2 <= rc2)  # only pairs within the cutoff
             r2_near = r2[p_idx, m_idx]
-            vals = np.einsum(
-                "nk,nk->n", plan.amplitude[m_idx], np.exp(-plan.alpha[m_idx] * r2_near[:, None])
-            )
+            vals = np.einsum("nk,nk->n", plan.amplitude[m_idx], np.exp(-plan.alpha[m_idx] * r2_near[:, None]))
             out[start : start + step] += np.bincount(p_idx, vals, minlength=cart.shape[0])
     if plan.hkl.shape[0]:
         step = max(1, _CHUNK_ELEMENTS // plan.hkl.shape[0])
@@ -423,9 +472,7 @@ def iam_density(
 ) -> NDArray[np.float64]:
     """IAM density (e/Å³) of a pymatgen ``Structure`` at fractional points (..., 3)."""
     lat, frac, zs, occ = structure_arrays(structure)
-    return iam_density_from_arrays(
-        lat, frac, zs, frac_points, occupancies=occ, b_factor=b_factor, eps=eps
-    )
+    return iam_density_from_arrays(lat, frac, zs, frac_points, occupancies=occ, b_factor=b_factor, eps=eps)
 
 
 def iam_density_direct(
@@ -440,9 +487,7 @@ def iam_density_direct(
     Slow (the cutoff is set by the widest Gaussian); used to check the fast paths.
     """
     lat, frac, zs, occ = structure_arrays(structure)
-    plan = build_plan(
-        lat, frac, zs, occupancies=occ, b_factor=b_factor, split_width=np.inf, eps=eps
-    )
+    plan = build_plan(lat, frac, zs, occupancies=occ, b_factor=b_factor, split_width=np.inf, eps=eps)
     return evaluate_plan(plan, frac_points)
 
 
@@ -476,26 +521,27 @@ def iam_grid_from_arrays(
     if len(dims) != 3 or min(dims) < 1:
         raise ValueError(f"Grid size must be a positive integer or three of them, got {n!r}.")
     dims = tuple(int(v) for v in dims)
-    lat, frac, weights, widths, vol = _check_inputs(
-        lattice, frac_coords, atomic_numbers, occupancies, b_factor, coefficients
+    terms = _split_terms(
+        lattice, frac_coords, atomic_numbers, occupancies, b_factor, coefficients, split_width, eps
     )
-    volume = float(vol[0])
-    frac = frac - np.floor(frac)
-    log_eps = np.log(1.0 / eps)
-    recip = _reciprocal(lat)
-    narrow = widths < split_width
+    lat, frac, weights, widths, narrow = (
+        terms.lattice,
+        terms.frac,
+        terms.weights,
+        terms.widths,
+        terms.narrow,
+    )
+    r_cut, delta = terms.r_cut, terms.delta
     dims_arr = np.array(dims)
     total = np.zeros(int(np.prod(dims)))
 
     if np.any(narrow):
-        r_cut = float(np.sqrt(widths[narrow].max() * log_eps / _FOUR_PI2))
-        delta = r_cut * np.linalg.norm(recip, axis=1)
         amp = weights * (4 * np.pi / widths) ** 1.5
         alpha = _FOUR_PI2 / widths
         idx_parts, val_parts = [], []
         for j in range(frac.shape[0]):
-            terms = np.nonzero(narrow[j] & (weights[j] != 0))[0]
-            if terms.size == 0:
+            active = np.nonzero(narrow[j] & (weights[j] != 0))[0]
+            if active.size == 0:
                 continue
             lo = np.ceil((frac[j] - delta) * dims_arr).astype(int)
             hi = np.floor((frac[j] + delta) * dims_arr).astype(int)
@@ -511,27 +557,24 @@ def iam_grid_from_arrays(
             near = r2 <= r_cut**2
             r2n = r2[near]
             vals = np.zeros(r2n.size)
-            for t in terms:
+            for t in active:
                 vals += amp[j, t] * np.exp(-alpha[j, t] * r2n)
             flat = (
-                (np.mod(axes[0], dims[0])[:, None, None] * dims[1])
-                + np.mod(axes[1], dims[1])[None, :, None]
+                (np.mod(axes[0], dims[0])[:, None, None] * dims[1]) + np.mod(axes[1], dims[1])[None, :, None]
             ) * dims[2] + np.mod(axes[2], dims[2])[None, None, :]
             idx_parts.append(flat[near])
             val_parts.append(vals)
         if idx_parts:
-            total += np.bincount(
-                np.concatenate(idx_parts), np.concatenate(val_parts), minlength=total.size
-            )
+            total += np.bincount(np.concatenate(idx_parts), np.concatenate(val_parts), minlength=total.size)
 
     hkl, f_real, f_imag, _ = _wide_structure_factors(
-        lat, recip, frac, weights, widths, ~narrow, log_eps, half=False
+        lat, terms.recip, frac, weights, widths, ~narrow, terms.log_eps, half=False
     )
     if hkl.shape[0]:
         folded = np.zeros(dims, dtype=complex)
         idx = tuple(np.mod(hkl[:, i], dims[i]) for i in range(3))
         np.add.at(folded, idx, f_real + 1j * f_imag)
-        total += np.fft.fftn(folded).real.ravel() / volume
+        total += np.fft.fftn(folded).real.ravel() / terms.volume
     return total.reshape(dims)
 
 
