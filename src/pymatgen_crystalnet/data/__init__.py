@@ -27,8 +27,7 @@ pymatgen, and the reader works where only numpy (and torch) are installed.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from pymatgen_crystalnet._lazy import lazy_exports
 
 __all__ = [
     "BuildConfig",
@@ -61,12 +60,4 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        module = importlib.import_module(f"{__name__}.{_LAZY[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

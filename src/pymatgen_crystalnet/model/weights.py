@@ -16,7 +16,6 @@ atomically (temporary file, then ``os.replace``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from pathlib import Path
@@ -27,6 +26,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from pymatgen_crystalnet.atomic import atomic_path, atomic_write_bytes
+from pymatgen_crystalnet.hashing import sha256_file
 from pymatgen_crystalnet.model.config import CrystalNetConfig
 from pymatgen_crystalnet.model.crystalnet import CrystalNet
 
@@ -51,15 +51,6 @@ CONFIG_FILE = "config.json"
 
 class WeightsError(ValueError):
     """A weights folder is missing, malformed, tampered with, or does not fit its config."""
-
-
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 digest of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def atomic_write_json(path: str | Path, obj: Any) -> None:

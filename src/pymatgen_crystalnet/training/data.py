@@ -12,7 +12,6 @@ at (i/n, j/n, k/n)), computing and caching the density there.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from pymatgen_crystalnet.hashing import sha256_file
 from pymatgen_crystalnet.model.config import CrystalNetConfig
 from pymatgen_crystalnet.model.crystalnet import grid_points
 from pymatgen_crystalnet.training.config import TrainingConfig
@@ -64,14 +64,6 @@ class GridDensitySet(Dataset):
         item["points"] = self.points
         item["density"] = self._cache[index]
         return item
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
 
 
 def open_datasets(
@@ -130,7 +122,7 @@ def open_datasets(
     description = {
         "source": "export",
         "path": str(path.resolve()),
-        "sha256": _file_sha256(path),
+        "sha256": sha256_file(path),
         "n_train": len(train),
         "n_val": 0 if val is None else len(val),
         "composition_mode": mode,

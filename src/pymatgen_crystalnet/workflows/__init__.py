@@ -14,8 +14,7 @@ See ``docs/workflows.md``.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from pymatgen_crystalnet._lazy import lazy_exports
 
 __all__ = [
     "BuildDatasetMaker",
@@ -48,11 +47,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, __all__)

@@ -38,6 +38,7 @@ from typing import Any, Literal
 from jobflow import Flow, Job, JobConfig, Maker, Response, job
 
 from pymatgen_crystalnet.data.config import BuildConfig, SplitConfig
+from pymatgen_crystalnet.hashing import sha256_file
 from pymatgen_crystalnet.model.config import CrystalNetConfig
 from pymatgen_crystalnet.training.config import TrainingConfig
 from pymatgen_crystalnet.workflows.schemas import (
@@ -52,7 +53,6 @@ from pymatgen_crystalnet.workflows.schemas import (
     TrainingRunDocument,
     VerificationDocument,
     WeightsBlob,
-    file_sha256,
     make_provenance,
 )
 
@@ -211,8 +211,8 @@ class BuildDatasetMaker(Maker):
         for mid, split in zip(exported.material_id.tolist(), exported.split.tolist()):
             ids.setdefault(split, []).append(mid)
         counts = dict(report.counts)
-        export_sha = file_sha256(summary.path)
-        source_sha = file_sha256(source_text) if is_file else None
+        export_sha = sha256_file(summary.path)
+        source_sha = sha256_file(source_text) if is_file else None
         logger.info("dataset: %d crystals exported to %s", summary.n_crystals, summary.path)
         return DatasetDocument(
             source=source_text,
@@ -246,7 +246,7 @@ def _export_of(dataset: DatasetDocument | str | os.PathLike) -> tuple[Path, str 
                 f"The dataset export {path} is not on this machine; run the jobs on a shared "
                 "file system (or give the export path)."
             )
-        digest = file_sha256(path)
+        digest = sha256_file(path)
         if digest != dataset.export_sha256:
             raise ValueError(
                 f"The dataset export {path} changed since it was built (SHA-256 {digest[:12]}… "
@@ -256,7 +256,7 @@ def _export_of(dataset: DatasetDocument | str | os.PathLike) -> tuple[Path, str 
     path = Path(dataset).expanduser().resolve()
     if not path.is_file():
         raise FileNotFoundError(f"No dataset export at {path}.")
-    return path, file_sha256(path)
+    return path, sha256_file(path)
 
 
 @crystalnet_job(PatternDocument)
@@ -498,7 +498,7 @@ class TrainMaker(Maker):
         digest: str | None,
         dataset: Any,
     ) -> TrainingRunDocument:
-        from pymatgen_crystalnet.model.weights import read_weights_config, sha256_file
+        from pymatgen_crystalnet.model.weights import read_weights_config
         from pymatgen_crystalnet.training.checkpoint import latest_checkpoint
 
         best_dir = out / "best"
@@ -574,7 +574,6 @@ def _weights_folder(model: TrainingRunDocument | str | None) -> tuple[Path, str 
 def _load_solver(
     model: TrainingRunDocument | str | None, device: str | None
 ) -> tuple[Any, dict[str, Any]]:
-    from pymatgen_crystalnet.model.weights import sha256_file
     from pymatgen_crystalnet.solver.solver import CrystalNetSolver
 
     folder, expected = _weights_folder(model)
@@ -621,7 +620,6 @@ class EvaluateMaker(Maker):
         from pymatgen_crystalnet.workflows._evaluation import run_evaluation
 
         t0 = time.perf_counter()
-        from pymatgen_crystalnet.model.weights import sha256_file
 
         folder, expected = _weights_folder(training)
         export, digest = _export_of(dataset)

@@ -47,7 +47,6 @@ __all__ = [
     "VerificationDocument",
     "WeightsBlob",
     "WorkflowReport",
-    "file_sha256",
     "make_provenance",
 ]
 
@@ -66,15 +65,6 @@ _VERSIONED = ("pymatgen-crystalnet", "numpy", "torch", "pymatgen", "jobflow", "m
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
-
-
-def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 digest of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _versions() -> dict[str, str]:
