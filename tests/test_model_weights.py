@@ -8,6 +8,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from pymatgen_crystalnet.hashing import sha256_file
 from pymatgen_crystalnet.model.config import CrystalNetConfig
 from pymatgen_crystalnet.model.crystalnet import CrystalNet
 from pymatgen_crystalnet.model.weights import (
@@ -16,7 +17,6 @@ from pymatgen_crystalnet.model.weights import (
     WeightsError,
     load_model,
     save_model,
-    sha256_file,
 )
 
 TINY = {

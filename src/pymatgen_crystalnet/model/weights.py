@@ -25,7 +25,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from pymatgen_crystalnet.atomic import atomic_path, atomic_write_bytes
+from pymatgen_crystalnet.atomic import atomic_path, atomic_write_json
 from pymatgen_crystalnet.hashing import sha256_file
 from pymatgen_crystalnet.model.config import CrystalNetConfig
 from pymatgen_crystalnet.model.crystalnet import CrystalNet
@@ -38,7 +38,6 @@ __all__ = [
     "load_model",
     "read_weights_config",
     "save_model",
-    "sha256_file",
 ]
 
 logger = logging.getLogger(__name__)
@@ -51,11 +50,6 @@ CONFIG_FILE = "config.json"
 
 class WeightsError(ValueError):
     """A weights folder is missing, malformed, tampered with, or does not fit its config."""
-
-
-def atomic_write_json(path: str | Path, obj: Any) -> None:
-    """Write ``obj`` as indented JSON to ``path`` atomically."""
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())
 
 
 def _state_for_saving(model: CrystalNet, half: bool) -> dict[str, torch.Tensor]:

@@ -29,15 +29,10 @@ from typing import Any
 
 import torch
 
+from pymatgen_crystalnet.atomic import atomic_write_bytes, atomic_write_json
+from pymatgen_crystalnet.hashing import sha256_file
 from pymatgen_crystalnet.model.crystalnet import CrystalNet
-from pymatgen_crystalnet.model.weights import (
-    WeightsError,
-    atomic_write_bytes,
-    atomic_write_json,
-    load_model,
-    save_model,
-    sha256_file,
-)
+from pymatgen_crystalnet.model.weights import WeightsError, load_model, save_model
 
 __all__ = [
     "CHECKPOINT_FORMAT",

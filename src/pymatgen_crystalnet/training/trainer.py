@@ -48,11 +48,11 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 
+from pymatgen_crystalnet.atomic import atomic_write_bytes, atomic_write_json
 from pymatgen_crystalnet.model.config import CrystalNetConfig
 from pymatgen_crystalnet.model.crystalnet import CrystalNet, grid_points
 from pymatgen_crystalnet.model.layers import set_batchnorm_sync
 from pymatgen_crystalnet.model.target import loss_terms
-from pymatgen_crystalnet.model.weights import atomic_write_bytes, atomic_write_json
 from pymatgen_crystalnet.training.augment import add_noise_relu, shift_patterns
 from pymatgen_crystalnet.training.checkpoint import (
     CheckpointError,

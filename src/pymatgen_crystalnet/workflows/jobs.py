@@ -454,7 +454,7 @@ class TrainMaker(Maker):
     def _train_torchrun(self, export: Path, out: Path) -> tuple[int, str, str | None]:
         import torch
 
-        from pymatgen_crystalnet.model.weights import atomic_write_json
+        from pymatgen_crystalnet.atomic import atomic_write_json
         from pymatgen_crystalnet.training.distributed import resolve_device
 
         dev = resolve_device(self.device)
