@@ -295,3 +295,52 @@ def test_help_does_not_import_torch():
         "assert 'torch' not in sys.modules, 'torch imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_merging_per_system_parts_equals_one_run(tmp_path, export, tiny_model):
+    """Parts split by crystal system merge into the rows and tables of one combined run."""
+    from pymatgen_crystalnet.cli.evaluate import evaluate_merge
+
+    def run(out, *extra):
+        args = ["--model", str(tiny_model), "--data", str(export), "--split", "all", "--grid", "8"]
+        args += ["--samples", "2", "--no-ablations", "--no-translation", "--no-progress", "--threads", "1"]
+        r = CliRunner().invoke(evaluate_cli, [*args, *extra, "-o", str(out)], catch_exceptions=False)
+        assert r.exit_code == 0, r.output
+
+    run(tmp_path / "both", "--limit", "12", "--no-figures")
+    both = json.loads((tmp_path / "both" / "evaluation.json").read_text())
+    ids = {row["material_id"]: row for row in both["crystals"]}
+    systems = sorted({row["crystal_system"] for row in both["crystals"]})
+    assert systems == ["cubic", "trigonal"]
+    # the same crystals, one part per system (export order is kept inside each system)
+    for system in systems:
+        n = sum(row["crystal_system"] == system for row in both["crystals"])
+        run(tmp_path / system, "--systems", system, "--limit", str(n))
+    r = CliRunner().invoke(evaluate_merge, [str(tmp_path / s) for s in systems] + ["-o", str(tmp_path / "m")])
+    assert r.exit_code == 0, r.output
+    merged = json.loads((tmp_path / "m" / "evaluation.json").read_text())
+    assert {row["material_id"] for row in merged["crystals"]} == set(ids)
+    assert merged["data"]["n_selected"] == len(ids) and merged["data"]["selected"] == both["data"]["selected"]
+    # deterministic scores (baselines; the control pairs within a system) equal the combined run's
+    for row in merged["crystals"]:
+        one = ids[row["material_id"]]
+        assert row["control_partner"] == one["control_partner"]
+        for method in ("flat", "other_crystal"):
+            assert row["scores"][method] == pytest.approx(one["scores"][method], rel=1e-12)
+    for method in ("flat", "other_crystal"):
+        for scope in ("all", *systems):
+            a, b = merged["summary"]["all"][method][scope], both["summary"]["all"][method][scope]
+            assert a["n"] == b["n"] and a["cc"]["mean"] == pytest.approx(b["cc"]["mean"], rel=1e-12)
+    assert "Merged from 2 parts" in (tmp_path / "m" / "evaluation.md").read_text()
+    assert all((tmp_path / "m" / fig["file"]).is_file() for fig in merged["figures"])
+    # a part twice, or parts with other settings, are refused with the reason
+    r = CliRunner().invoke(evaluate_merge, [str(tmp_path / "cubic")] * 2 + ["-o", str(tmp_path / "x")])
+    assert r.exit_code != 0 and "parts must be disjoint" in r.output
+    other = json.loads((tmp_path / "trigonal" / "evaluation.json").read_text())
+    other["config"]["grid"] = 10
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "evaluation.json").write_text(json.dumps(other))
+    parts = [str(tmp_path / "cubic"), str(tmp_path / "other")]
+    r = CliRunner().invoke(evaluate_merge, [*parts, "-o", str(tmp_path / "y")])
+    assert r.exit_code != 0 and "other settings" in r.output and "(grid)" in r.output
+    assert not (tmp_path / "y" / "evaluation.json").exists()

@@ -20,6 +20,7 @@ _SUBCOMMANDS: dict[str, str] = {
     "train": "pymatgen_crystalnet.cli.train:train",
     "solve": "pymatgen_crystalnet.cli.solve:solve",
     "evaluate": "pymatgen_crystalnet.cli.evaluate:evaluate",
+    "evaluate-merge": "pymatgen_crystalnet.cli.evaluate:evaluate_merge",
     "models": "pymatgen_crystalnet.cli.solve:models",
     "workflow": "pymatgen_crystalnet.cli.workflow:workflow",
 }

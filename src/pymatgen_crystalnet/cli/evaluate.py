@@ -195,3 +195,24 @@ def evaluate(
             )
             click.echo(f"  {method:<14} {system:<12} n={cell['n']:<4} {parts}")
     click.echo(f"Wrote {json_path} and {md_path}")
+
+
+@click.command("evaluate-merge")
+@click.argument("parts", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option(
+    "-o", "--out", required=True, type=click.Path(path_type=Path, file_okay=False), help="Output folder."
+)
+def evaluate_merge(parts: tuple[Path, ...], out: Path) -> None:
+    """Join evaluation folders of disjoint crystal selections (e.g. one per crystal system).
+
+    PARTS are output folders of `crystalnet evaluate` run with the same model, export and
+    settings, differing only in --systems/--limit. OUT receives evaluation.json,
+    evaluation.md (tables recomputed over all crystals) and the parts' figures.
+    """
+    from pymatgen_crystalnet.evaluation.merge import merge_report_folders
+
+    try:
+        json_path, md_path = merge_report_folders(list(parts), out)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Merged {len(parts)} evaluations into {json_path} and {md_path}")

@@ -67,6 +67,7 @@ __all__ = [
     "check_compatibility",
     "evaluate",
     "load_seed_splits",
+    "paper_subset_label",
     "select_crystals",
     "truth_grid",
 ]
@@ -628,7 +629,10 @@ def evaluate(
                 )
             bar.update(batch.size)
 
-    labels = {"split": _split_label(config.split), "paper_test_subset": _paper_label(rows, seeds is not None)}
+    labels = {
+        "split": _split_label(config.split),
+        "paper_test_subset": paper_subset_label(rows, seeds is not None),
+    }
     if model is not None:
         about = {
             "composition_mode": model_mode,
@@ -726,7 +730,8 @@ def _tied(values: NDArray) -> bool:
     return int(np.sum(np.abs(values - top) <= 1e-12 * max(1.0, abs(top)))) > 1
 
 
-def _paper_label(rows: list[dict[str, Any]], known: bool) -> str:
+def paper_subset_label(rows: list[dict[str, Any]], known: bool) -> str:
+    """The report's label of the paper test subset among the evaluated ``rows``."""
     if not known:
         return "paper test subset: unknown (no seed_split for these crystals; give the paper's lists)"
     cubic = sum(r["seed_split"] == "cubic:test" for r in rows)
