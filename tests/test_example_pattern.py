@@ -24,24 +24,28 @@ def _generator():
     return module
 
 
-def test_example_is_regenerated_exactly_from_the_corpus(shared_data):
-    gen = _generator()
-    from pymatgen_crystalnet.data.sources import read_jsonl
-
-    record = next(
-        r for r in read_jsonl(shared_data / "mp_structures.jsonl.gz") if r.material_id == gen.MATERIAL_ID
-    )
-    assert gen.render(record.to_structure(), gen.MATERIAL_ID) == EXAMPLE.read_text()
+@pytest.fixture(scope="module")
+def generator():
+    return _generator()
 
 
-def test_example_is_a_paper_test_crystal_so_never_seen_in_training(shared_data):
-    from pymatgen_crystalnet.data.sources import read_jsonl
+@pytest.fixture(scope="module")
+def bao_record(shared_data, generator):
+    """The corpus record of the example's crystal (the corpus is read once for this module)."""
+    return generator.corpus_record(shared_data / "mp_structures.jsonl.gz")
+
+
+def test_example_is_regenerated_exactly_from_the_corpus(generator, bao_record):
+    assert generator.render(bao_record.to_structure(), generator.MATERIAL_ID) == EXAMPLE.read_text()
+
+
+def test_example_is_a_paper_test_crystal_so_never_seen_in_training(bao_record):
     from pymatgen_crystalnet.data.splits import seed_split_of
 
-    record = next(r for r in read_jsonl(shared_data / "mp_structures.jsonl.gz") if r.material_id == "mp-1342")
     # a seeded test id is assigned to the test split by the dataset builder (docs/data.md)
-    assert seed_split_of(record.seed_split) == "test"
-    assert record.formula == "BaO"
+    assert bao_record.material_id == "mp-1342"
+    assert seed_split_of(bao_record.seed_split) == "test"
+    assert bao_record.formula == "BaO"
 
 
 def test_example_reads_and_indexes_as_rock_salt_bao():

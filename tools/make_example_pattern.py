@@ -51,6 +51,14 @@ def example_profile(structure) -> tuple[NDArray[np.float64], NDArray[np.float64]
     return grid, counts
 
 
+def corpus_record(source: str | Path, material_id: str = MATERIAL_ID):
+    """Return the corpus record of ``material_id`` from the JSON Lines corpus ``source``."""
+    record = next((r for r in read_jsonl(source) if r.material_id == material_id), None)
+    if record is None:
+        raise ValueError(f"{material_id} is not in the corpus {source}.")
+    return record
+
+
 def render(structure, material_id: str) -> str:
     """Return the text of the ``.xy`` file (comment header, then two columns)."""
     two_theta, counts = example_profile(structure)
@@ -76,7 +84,7 @@ def main() -> None:
     parser.add_argument("--out", default="src/pymatgen_crystalnet/examples/BaO_MoKa.xy")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    record = next(r for r in read_jsonl(args.source) if r.material_id == MATERIAL_ID)
+    record = corpus_record(args.source)
     text = render(record.to_structure(), MATERIAL_ID)
     with atomic_write(Path(args.out)) as fh:
         fh.write(text)

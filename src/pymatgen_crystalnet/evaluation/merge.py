@@ -88,7 +88,7 @@ def merge_reports(docs: list[dict[str, Any]], names: list[str] | None = None) ->
         Fewer than two parts, parts that differ in model, data or settings, or a crystal that
         appears in more than one part.
     """
-    from pymatgen_crystalnet.evaluation.protocol import paper_subset_label
+    from pymatgen_crystalnet.evaluation.protocol import paper_subset_label, system_counts
     from pymatgen_crystalnet.evaluation.report import summarise
 
     if len(docs) < 2:
@@ -110,9 +110,6 @@ def merge_reports(docs: list[dict[str, Any]], names: list[str] | None = None) ->
     for doc in docs:
         methods.update(doc["methods"])
         notes.extend(n for n in doc["notes"] if n not in notes)
-    selected: dict[str, int] = {}
-    for row in crystals:
-        selected[row["crystal_system"]] = selected.get(row["crystal_system"], 0) + 1
     first = docs[0]
     config = dict(first["config"])
     systems = [doc["config"].get("crystal_systems") for doc in docs]
@@ -124,7 +121,11 @@ def merge_reports(docs: list[dict[str, Any]], names: list[str] | None = None) ->
     merged = {
         **first,
         "config": config,
-        "data": {**first["data"], "selected": dict(sorted(selected.items())), "n_selected": len(crystals)},
+        "data": {
+            **first["data"],
+            "selected": system_counts(row["crystal_system"] for row in crystals),
+            "n_selected": len(crystals),
+        },
         "elapsed_s": round(sum(float(doc["elapsed_s"]) for doc in docs), 2),
         "labels": {**first["labels"], "paper_test_subset": paper_subset_label(crystals, known)},
         "notes": [*notes, f"Merged from {len(docs)} parts: {', '.join(names)}."],

@@ -39,6 +39,7 @@ import json
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +70,7 @@ __all__ = [
     "load_seed_splits",
     "paper_subset_label",
     "select_crystals",
+    "system_counts",
     "truth_grid",
 ]
 
@@ -739,10 +741,12 @@ def paper_subset_label(rows: list[dict[str, Any]], known: bool) -> str:
     return f"paper test subset ({cubic} of 500 cubic, {trigonal} of 237 trigonal)"
 
 
+def system_counts(systems: Iterable[str]) -> dict[str, int]:
+    """Number of crystals per crystal system, systems in alphabetical order (the report's form)."""
+    return dict(sorted(Counter(systems).items()))
+
+
 def _data_info(data: ExportedDataset, config: EvaluationConfig, idx: NDArray[np.int64]) -> dict[str, Any]:
-    selected: dict[str, int] = {}
-    for s in data.crystal_system[idx].tolist():
-        selected[s] = selected.get(s, 0) + 1
     return {
         "path": str(data.path) if data.path else None,
         "cell": data.manifest.get("cell"),
@@ -751,7 +755,7 @@ def _data_info(data: ExportedDataset, config: EvaluationConfig, idx: NDArray[np.
         "density_sources": data.manifest.get("density_sources"),
         "counts": data.counts(),
         "split": config.split,
-        "selected": dict(sorted(selected.items())),
+        "selected": system_counts(data.crystal_system[idx].tolist()),
         "n_selected": int(idx.size),
     }
 
