@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 
-__version__ = "0.1.0.dev0"
+from pymatgen_crystalnet._version import __version__
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 import torch
 import torch.distributed as dist
 
+from pymatgen_crystalnet.devices import resolve_device
+
 __all__ = ["DistEnv", "init_distributed", "resolve_device", "shutdown_distributed"]
 
 logger = logging.getLogger(__name__)
@@ -41,21 +43,6 @@ class DistEnv:
     def distributed(self) -> bool:
         """Whether more than one process takes part."""
         return self.world_size > 1
-
-
-def resolve_device(device: str | torch.device | None, local_rank: int = 0) -> torch.device:
-    """``"auto"``/None → ``cuda:<local_rank>`` if CUDA is available, else CPU."""
-    if device is None or str(device) == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", local_rank % torch.cuda.device_count())
-        return torch.device("cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError("Device 'cuda' was asked for, but CUDA is not available.")
-        if dev.index is None:
-            dev = torch.device("cuda", local_rank % torch.cuda.device_count())
-    return dev
 
 
 def init_distributed(device: str | torch.device | None = "auto") -> DistEnv:
