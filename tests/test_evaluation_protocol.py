@@ -15,7 +15,6 @@ from click.testing import CliRunner
 
 from pymatgen_crystalnet.cli.evaluate import evaluate as evaluate_cli
 from pymatgen_crystalnet.evaluation.baselines import control_partners, flat_map, other_crystal_grid
-from pymatgen_crystalnet.evaluation.metrics import grid_scores
 from pymatgen_crystalnet.evaluation.protocol import (
     ABLATION_MODES,
     EvaluationConfig,
@@ -28,6 +27,7 @@ from pymatgen_crystalnet.model.crystalnet import CrystalNet
 from pymatgen_crystalnet.model.weights import save_model
 from pymatgen_crystalnet.physics.cells import canonical_cell
 from pymatgen_crystalnet.physics.iam import iam_density_grid
+from pymatgen_crystalnet.scoring.metrics import grid_scores
 
 TINY = {"latent_dim": 16, "embed_dim": 16, "fusion_hidden": 32, "regressor_hidden": 16, "nonnegative": False}
 

@@ -10,11 +10,7 @@ import torch
 from skimage.metrics import structural_similarity
 
 from pymatgen_crystalnet.model.layers import BatchNorm
-from pymatgen_crystalnet.training.augment import add_noise_relu, shift_patterns
-from pymatgen_crystalnet.training.config import TrainingConfig
-from pymatgen_crystalnet.training.schedule import cosine_restarts_lr, scale_cycles
-from pymatgen_crystalnet.training.synthetic import SyntheticCrystals
-from pymatgen_crystalnet.training.validation import (
+from pymatgen_crystalnet.scoring.metrics import (
     best_scores,
     cube_rotations,
     map_cc,
@@ -23,6 +19,10 @@ from pymatgen_crystalnet.training.validation import (
     rotation_scores,
     ssim3d,
 )
+from pymatgen_crystalnet.training.augment import add_noise_relu, shift_patterns
+from pymatgen_crystalnet.training.config import TrainingConfig
+from pymatgen_crystalnet.training.schedule import cosine_restarts_lr, scale_cycles
+from pymatgen_crystalnet.training.synthetic import SyntheticCrystals
 
 
 # ------------------------------------------------------------------ validation scores

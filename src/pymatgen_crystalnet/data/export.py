@@ -94,7 +94,7 @@ def export_dataset(
         If nothing matches, a split name is unknown, or the crystals were built with
         different settings.
     """
-    from pymatgen_crystalnet import __version__
+    from pymatgen_crystalnet._version import __version__
     from pymatgen_crystalnet.physics.form_factors import coefficient_table
 
     splits = list(splits) if splits else list(_SPLITS)

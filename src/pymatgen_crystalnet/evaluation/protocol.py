@@ -13,7 +13,7 @@ rotations and shifts; see :mod:`.metrics`):
     One prediction from the latent means (z = μ, deterministic), no rotation, no shift.
 ``selected``
     The sample that forward verification ranks first (largest cosine between its computed
-    pattern and the input pattern, :func:`~pymatgen_crystalnet.solver.verification.verify_density`),
+    pattern and the input pattern, :func:`~pymatgen_crystalnet.scoring.verification.verify_density`),
     best of the 24 rotations: what a user trusting the ranking gets.
 ``control`` / ``control_translation``
     The model's k samples for this crystal made from *another* crystal's pattern of the same
@@ -46,11 +46,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from monty.json import MSONable
 from numpy.typing import NDArray
 
 from pymatgen_crystalnet.evaluation.baselines import control_partners, other_crystal_grid
-from pymatgen_crystalnet.evaluation.metrics import METRICS
+from pymatgen_crystalnet.evaluation.config import (
+    ABLATION_MODES,
+    METHODS,
+    PAPER_TEST_SEEDS,
+    EvaluationConfig,
+)
+from pymatgen_crystalnet.scoring.metrics import METRICS
 
 if TYPE_CHECKING:
     import torch
@@ -75,106 +80,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: The paper's four composition ablation modes, in its Table 2 order.
-ABLATION_MODES: tuple[str, ...] = ("full", "no_ratios", "drop_element", "none")
-#: ``seed_split`` values of the paper's published test lists.
-PAPER_TEST_SEEDS: tuple[str, ...] = ("cubic:test", "trigonal:test")
-#: Splits an evaluation can select (``all``: every crystal of the export).
-SPLITS: tuple[str, ...] = ("train", "val", "test", "all")
-
-#: Scored methods and what they are (``ablation:<mode>`` entries are added per mode).
-METHODS: dict[str, str] = {
-    "model": "CrystalNet, paper protocol: best of k samples x 24 rotations",
-    "model_translation": "CrystalNet, translation-aware: best of k samples x 24 rotations x all grid shifts",
-    "strict": "CrystalNet, strict: one prediction from the latent means, no rotation or shift",
-    "selected": "CrystalNet, the sample ranked first by forward verification, best of 24 rotations",
-    "control": "Control: k samples from another crystal's pattern (same system, own composition), "
-    "best of 24 rotations",
-    "control_translation": "Control, translation-aware (24 rotations x all grid shifts)",
-    "flat": "Baseline: flat map at the true mean density",
-    "other_crystal": "Baseline: truth of another crystal of the same system, best of 24 rotations",
-    "other_crystal_translation": "Baseline: truth of another crystal, 24 rotations x all grid shifts",
-}
-
-
-@dataclass
-class EvaluationConfig(MSONable):
-    """Settings of :func:`evaluate`.
-
-    Parameters
-    ----------
-    split
-        ``test`` (default), ``val``, ``train`` or ``all``. Any split is evaluated; the report
-        says what it is (validation crystals chose the checkpoint; training crystals are
-        in-sample).
-    grid
-        Grid points n per cell axis (50 in the paper; smaller for quick runs).
-    samples
-        Latent samples k of the main protocol (5 in the paper).
-    ablation_samples
-        Latent samples of the composition ablations (3 in the paper).
-    ablations, translation, control, baselines, verification
-        Which parts to run.
-    limit
-        Evaluate at most this many crystals (the first ones of the selection, export order).
-    crystal_systems
-        Only these crystal systems (default: all).
-    paper_subset_only
-        Only crystals of the paper's published test lists (needs their ``seed_split``).
-    batch_size
-        Crystals predicted and scored at once.
-    seed
-        Seed of the latent samples, the control pairing and the ``drop_element`` draws.
-    win_size
-        SSIM window (7).
-    n_peaks
-        Shifts of largest cross-correlation at which translation-aware SSIM and NMAE are
-        evaluated (see :mod:`.metrics`).
-    max_elements
-        Memory bound of the batched scores (values of the largest intermediate tensor; default
-        per device type, see :data:`~.metrics.DEFAULT_MAX_ELEMENTS`).
-    allow_mismatch
-        Continue, with a loud warning, when the model was trained on another cell, B factor or
-        density source than the data's; otherwise that is an error.
-    examples
-        Keep, per crystal system, the truth and the best-aligned sample of the crystals with the
-        highest and the lowest model map CC (success and failure cases) for figures.
-    """
-
-    split: str = "test"
-    grid: int = 50
-    samples: int = 5
-    ablation_samples: int = 3
-    ablations: bool = True
-    translation: bool = True
-    control: bool = True
-    baselines: bool = True
-    verification: bool = True
-    limit: int | None = None
-    crystal_systems: list[str] | None = None
-    paper_subset_only: bool = False
-    batch_size: int = 4
-    seed: int = 0
-    win_size: int = 7
-    n_peaks: int = 1
-    max_elements: int | None = None
-    allow_mismatch: bool = False
-    examples: bool = True
-
-    def __post_init__(self) -> None:
-        if self.split not in SPLITS:
-            raise ValueError(f"Unknown split {self.split!r}; choose one of {', '.join(SPLITS)}.")
-        for name in ("samples", "ablation_samples", "batch_size", "n_peaks", "max_elements"):
-            if getattr(self, name) is not None and int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
-        if self.grid < self.win_size:
-            raise ValueError(f"grid must be at least the SSIM window ({self.win_size}), got {self.grid}.")
-        if self.limit is not None and self.limit < 1:
-            raise ValueError(f"limit must be at least 1, got {self.limit}.")
-        if self.crystal_systems is not None:
-            self.crystal_systems = [str(s).lower() for s in self.crystal_systems]
-
 
 @dataclass
 class Example:
@@ -253,7 +158,7 @@ class EvaluationResult:
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON document (summary tables included)."""
-        from pymatgen_crystalnet import __version__
+        from pymatgen_crystalnet._version import __version__
         from pymatgen_crystalnet.evaluation.report import summarise
 
         return {
@@ -468,7 +373,7 @@ def evaluate(
 
     from pymatgen_crystalnet.data.reader import apply_composition_mode
     from pymatgen_crystalnet.evaluation.baselines import flat_map
-    from pymatgen_crystalnet.evaluation.metrics import aligned_scores, best_scores, grid_scores
+    from pymatgen_crystalnet.scoring.metrics import aligned_scores, best_scores, grid_scores
 
     config = config or EvaluationConfig()
     start_time = time.perf_counter()
@@ -672,7 +577,7 @@ def _keep_examples(
     """Update the best and worst crystal (model map CC) of each system with this batch."""
     import torch
 
-    from pymatgen_crystalnet.evaluation.metrics import rotations
+    from pymatgen_crystalnet.scoring.metrics import rotations
 
     for b, i in enumerate(batch):
         system = str(data.crystal_system[i])
@@ -703,7 +608,7 @@ def _verify(
     scores: list[dict[str, dict[str, float]]],
 ) -> list[dict[str, Any] | None]:
     """Forward verification of every sample; records ``selected`` scores (best of 24 rotations)."""
-    from pymatgen_crystalnet.solver.verification import verify_density
+    from pymatgen_crystalnet.scoring.verification import verify_density
 
     grids = pred.detach().cpu().numpy()
     ssim = per_sample["ssim"].cpu().numpy()  # (k, B)

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pymatgen_crystalnet.evaluation.metrics import METRICS
+from pymatgen_crystalnet.scoring.metrics import METRICS
 
 if TYPE_CHECKING:
     from pymatgen_crystalnet.evaluation.protocol import EvaluationResult

@@ -26,9 +26,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pymatgen_crystalnet.featurize.composition import composition_vector, infer_mode
+from pymatgen_crystalnet.scoring.verification import Verification, rank_by_agreement, verify_density
 from pymatgen_crystalnet.solver.indexing import index_cubic, index_cubic_with_a
 from pymatgen_crystalnet.solver.inputs import PreparedPattern, prepare_pattern
-from pymatgen_crystalnet.solver.verification import Verification, rank_by_agreement, verify_density
 
 if TYPE_CHECKING:
     from pymatgen.analysis.diffraction.core import DiffractionPattern

@@ -1,4 +1,4 @@
-"""Training CrystalNet: trainer, schedule, augmentation, validation scores, checkpoints.
+"""Training CrystalNet: trainer, schedule, augmentation, checkpoints.
 
 Public names are loaded lazily (``TrainingConfig`` imports no torch).
 
@@ -6,8 +6,8 @@ Public names are loaded lazily (``TrainingConfig`` imports no torch).
   presets.
 - :class:`Trainer`, :func:`train` (``trainer.py``): the training loop (DDP-aware).
 - :class:`SyntheticCrystals` (``synthetic.py``): toy crystals for tests and smoke runs.
-- ``validation.py``: batched 3-D SSIM (scikit-image semantics), map CC, NMAE, PSNR over the
-  24 cube rotations.
+- Validation scores come from :mod:`pymatgen_crystalnet.scoring.metrics` (the same
+  implementation the evaluation uses).
 - ``checkpoint.py``: atomic, resumable snapshots; ``schedule.py``: SGDR learning rate;
   ``augment.py``: batch augmentations; ``distributed.py``: ``torchrun`` process groups.
 """

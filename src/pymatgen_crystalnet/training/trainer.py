@@ -53,6 +53,7 @@ from pymatgen_crystalnet.model.config import CrystalNetConfig
 from pymatgen_crystalnet.model.crystalnet import CrystalNet, grid_points
 from pymatgen_crystalnet.model.layers import set_batchnorm_sync
 from pymatgen_crystalnet.model.target import loss_terms
+from pymatgen_crystalnet.scoring.metrics import best_scores, rotation_scores
 from pymatgen_crystalnet.training.augment import add_noise_relu, shift_patterns
 from pymatgen_crystalnet.training.checkpoint import (
     CheckpointError,
@@ -65,7 +66,6 @@ from pymatgen_crystalnet.training.checkpoint import (
 from pymatgen_crystalnet.training.config import TrainingConfig
 from pymatgen_crystalnet.training.distributed import DistEnv, init_distributed
 from pymatgen_crystalnet.training.schedule import cosine_restarts_lr, scale_cycles
-from pymatgen_crystalnet.training.validation import best_scores, rotation_scores
 
 __all__ = ["Trainer", "train"]
 

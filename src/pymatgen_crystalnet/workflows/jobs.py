@@ -791,7 +791,7 @@ class VerifyMaker(Maker):
         covered: list[bool] | None = None,
     ) -> VerificationDocument:
         """Verify one candidate against the input vector (and its covered bins)."""
-        from pymatgen_crystalnet.solver.verification import verify_density
+        from pymatgen_crystalnet.scoring.verification import verify_density
 
         t0 = time.perf_counter()
         grid_doc = candidate.density_grid if isinstance(candidate, CandidateDocument) else candidate

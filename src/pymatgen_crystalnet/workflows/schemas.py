@@ -130,7 +130,7 @@ def make_provenance(maker: Any = None, **inputs: Any) -> Provenance:
     **inputs
         Identities of the inputs (JSON-serialisable).
     """
-    from pymatgen_crystalnet import __version__
+    from pymatgen_crystalnet._version import __version__
 
     maker_dict = None
     if maker is not None and hasattr(maker, "as_dict"):

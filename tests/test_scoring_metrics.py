@@ -9,7 +9,9 @@ import pytest
 import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from pymatgen_crystalnet.evaluation.metrics import (
+from pymatgen_crystalnet.physics.cells import canonical_cell
+from pymatgen_crystalnet.physics.iam import iam_density_grid
+from pymatgen_crystalnet.scoring.metrics import (
     METRICS,
     aligned_scores,
     best_scores,
@@ -21,8 +23,6 @@ from pymatgen_crystalnet.evaluation.metrics import (
     ssim3d,
     translation_scores,
 )
-from pymatgen_crystalnet.physics.cells import canonical_cell
-from pymatgen_crystalnet.physics.iam import iam_density_grid
 
 
 @pytest.fixture(autouse=True, scope="module")
