@@ -45,7 +45,7 @@ def density(structure_file: Path, n: int, b_factor: float, cell: str, symprec: f
     from pymatgen_crystalnet.featurize.xrd_vector import bin_index, pattern_to_vector, vector_from_density
     from pymatgen_crystalnet.io.density_files import write_density
     from pymatgen_crystalnet.physics.agreement import cosine_similarity
-    from pymatgen_crystalnet.physics.cells import canonical_cell, symmetry_info
+    from pymatgen_crystalnet.physics.cells import canonical_cell, grid_electrons, symmetry_info
     from pymatgen_crystalnet.physics.forward import resolved_two_theta_max
     from pymatgen_crystalnet.physics.iam import iam_density_grid
     from pymatgen_crystalnet.physics.powder import xrd_pattern
@@ -81,7 +81,7 @@ def density(structure_file: Path, n: int, b_factor: float, cell: str, symprec: f
         "lattice": prim.lattice.matrix.tolist(),
         "grid": list(grid.shape),
         "b_factor": b_factor,
-        "electrons": float(grid.mean() * prim.volume),
+        "electrons": grid_electrons(grid, prim.volume),
         "density_max": float(grid.max()),
         "density_min": float(grid.min()),
         "wavelength": 0.71073,

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from pymatgen_crystalnet.physics.cells import grid_electrons
+
 if TYPE_CHECKING:
     from pymatgen.core import Structure
     from pymatgen.io.vasp.outputs import VolumetricData
@@ -68,7 +70,7 @@ class DFTGrid:
     @property
     def electrons(self) -> float:
         """Electrons in the cell: mean density times volume."""
-        return float(np.mean(self.grid, dtype=np.float64) * self.structure.volume)
+        return grid_electrons(self.grid, self.structure.volume)
 
 
 def _sites_match(

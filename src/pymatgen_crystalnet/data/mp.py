@@ -20,6 +20,7 @@ from typing import Any
 
 from pymatgen_crystalnet.data.config import normalise_crystal_systems
 from pymatgen_crystalnet.data.schema import GridDoc, StructureRecord, encode_array
+from pymatgen_crystalnet.physics.cells import grid_electrons
 
 __all__ = ["MP_FIELDS", "fetch_mp", "mp_client"]
 
@@ -171,7 +172,7 @@ def fetch_mp(
                         grid = GridDoc(
                             material_id=mid, n=grid_n, cell="as_given",
                             lattice=structure.lattice.matrix.tolist(), source="dft",
-                            electrons=float(data.mean(dtype=float) * structure.volume),
+                            electrons=grid_electrons(data, structure.volume),
                             grid=encode_array(data),
                         )
                 count += 1

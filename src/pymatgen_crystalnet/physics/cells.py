@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CellChoice",
     "canonical_cell",
+    "grid_electrons",
     "grid_to_chgcar",
     "grid_to_volumetric",
     "symmetry_info",
@@ -161,3 +162,19 @@ def volumetric_to_grid(
     density = ChargeDensity.from_pmg(volumetric, normalization="vasp")
     regridded = density.get_transformed(sc_mat=np.eye(3), grid_out=list(dims))
     return np.asarray(regridded.normalized_data[key], dtype=float)
+
+
+def grid_electrons(grid: ArrayLike, volume: float) -> float:
+    """Electrons held by a density grid on a cell: the mean density (e/Å³) times the volume (Å³).
+
+    The mean is taken in float64 whatever the grid's dtype, so float32 grids of 50³ points and
+    more do not lose digits. This is the one electron count of a grid in the package.
+
+    Parameters
+    ----------
+    grid
+        Density values (e/Å³) on a uniform grid of fractional coordinates, any shape.
+    volume
+        Cell volume in Å³.
+    """
+    return float(np.mean(np.asarray(grid), dtype=np.float64) * float(volume))

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from pymatgen.analysis.diffraction.core import DiffractionPattern
     from pymatgen.core import Lattice
 
-__all__ = ["Verification", "rank_by_agreement", "verify_density"]
+__all__ = ["Verification", "agreement_key", "rank_by_agreement", "verify_density"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,16 @@ def verify_density(
     return Verification(cosine=cos, rwp=r, pattern=pattern, vector=vector, compared_bins=int(mask.sum()))
 
 
+def agreement_key(cosine: float, rwp: float) -> tuple[float, float]:
+    """Sort key of a candidate: highest pattern cosine first, then lowest Rwp.
+
+    The one ranking rule of the package: the solver, the evaluation's ``selected`` method and
+    the workflows' ranking job all sort with it.
+    """
+    return (-float(cosine), float(rwp))
+
+
 def rank_by_agreement(verifications: list[Verification]) -> list[int]:
     """Indices of ``verifications`` from the best agreement (highest cosine) to the worst."""
-    return sorted(range(len(verifications)), key=lambda i: (-verifications[i].cosine, verifications[i].rwp))
+    keys = [agreement_key(v.cosine, v.rwp) for v in verifications]
+    return sorted(range(len(verifications)), key=keys.__getitem__)

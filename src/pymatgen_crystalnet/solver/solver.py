@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pymatgen_crystalnet.featurize.composition import composition_vector, infer_mode
+from pymatgen_crystalnet.physics.cells import grid_electrons
 from pymatgen_crystalnet.scoring.verification import Verification, rank_by_agreement, verify_density
 from pymatgen_crystalnet.solver.indexing import index_cubic, index_cubic_with_a
 from pymatgen_crystalnet.solver.inputs import PreparedPattern, prepare_pattern
@@ -117,7 +118,7 @@ class SolveResult(Sequence):
                     "sample": c.sample,
                     **c.agreement,
                     "density_max": float(c.grid.max()),
-                    "electrons": float(c.grid.mean() * self.lattice.volume),
+                    "electrons": grid_electrons(c.grid, self.lattice.volume),
                 }
                 for c in self.candidates
             ],

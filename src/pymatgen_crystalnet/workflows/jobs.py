@@ -40,6 +40,8 @@ from jobflow import Flow, Job, JobConfig, Maker, Response, job
 from pymatgen_crystalnet.data.config import BuildConfig, SplitConfig
 from pymatgen_crystalnet.hashing import sha256_file
 from pymatgen_crystalnet.model.config import CrystalNetConfig
+from pymatgen_crystalnet.physics.cells import grid_electrons
+from pymatgen_crystalnet.scoring.verification import agreement_key
 from pymatgen_crystalnet.training.config import TrainingConfig
 from pymatgen_crystalnet.workflows.schemas import (
     LARGE_FIELDS,
@@ -743,7 +745,7 @@ class SolveMaker(Maker):
                 sample=c.sample,
                 cosine=c.verification.cosine,
                 rwp=c.verification.rwp,
-                electrons=float(c.grid.mean(dtype=float) * result.lattice.volume),
+                electrons=grid_electrons(c.grid, result.lattice.volume),
                 density_max=float(c.grid.max()),
                 density_grid=DensityGrid.from_array(c.grid, result.lattice),
             )
@@ -813,7 +815,7 @@ class VerifyMaker(Maker):
 def rank_candidates(solve: SolveDocument, verifications: list[VerificationDocument]) -> SolutionDocument:
     """Rank the candidates of ``solve`` by their independent verification (cosine, then Rwp)."""
     by_sample = {c.sample: c for c in solve.candidates}
-    order = sorted(verifications, key=lambda v: (-v.cosine, v.rwp))
+    order = sorted(verifications, key=lambda v: agreement_key(v.cosine, v.rwp))
     ranking = [
         {"rank": r, "sample": v.sample, "cosine": v.cosine, "rwp": v.rwp,
          "solver_rank": by_sample[v.sample].rank}

@@ -180,6 +180,7 @@ class DensityGrid(_Doc):
     def from_array(cls, grid: ArrayLike, lattice: Lattice | ArrayLike) -> DensityGrid:
         """Pack an (n, n, n) grid on ``lattice``."""
         from pymatgen_crystalnet.data.schema import encode_array
+        from pymatgen_crystalnet.physics.cells import grid_electrons
 
         arr = np.ascontiguousarray(np.asarray(grid, dtype=np.float32))
         if arr.ndim != 3 or len(set(arr.shape)) != 1:
@@ -189,7 +190,7 @@ class DensityGrid(_Doc):
         return cls(
             n=int(arr.shape[0]),
             lattice=matrix.tolist(),
-            electrons=float(arr.mean(dtype=np.float64) * volume),
+            electrons=grid_electrons(arr, volume),
             sha256=hashlib.sha256(arr.tobytes()).hexdigest(),
             packed=encode_array(arr),
         )
