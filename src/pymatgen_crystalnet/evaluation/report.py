@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pymatgen_crystalnet.jsonsafe import finite_or_none
 from pymatgen_crystalnet.scoring.metrics import METRICS
 
 if TYPE_CHECKING:
@@ -349,15 +350,6 @@ def _crystal_lines(crystals: list[dict[str, Any]], max_rows: int | None) -> list
 
 
 # ------------------------------------------------------------------ files
-def _json_safe(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    return obj
-
 
 def write_example_figures(result: EvaluationResult, folder: str | os.PathLike) -> list[dict[str, Any]]:
     """Draw, per crystal system, the truth and the best-aligned sample of the best and worst crystal.
@@ -422,7 +414,7 @@ def write_report(result: EvaluationResult | dict[str, Any], outdir: str | os.Pat
         doc = result.as_dict()
         if result.examples:
             doc["figures"] = write_example_figures(result, outdir / "figures")
-    doc = _json_safe(doc)
+    doc = finite_or_none(doc)
     text_json = json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
     text_md = render_markdown(doc)
     json_path, md_path = outdir / "evaluation.json", outdir / "evaluation.md"

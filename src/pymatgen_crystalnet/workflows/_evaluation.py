@@ -7,20 +7,10 @@ only loads the model and the export, and splits the result into the document's p
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
-
-def _finite(obj: Any) -> Any:
-    """The same structure with non-finite floats (a PSNR of an exact match) as None."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
+from pymatgen_crystalnet.jsonsafe import finite_or_none
 
 
 def run_evaluation(
@@ -78,7 +68,7 @@ def run_evaluation(
     if report_dir is not None:
         report_dir.mkdir(parents=True, exist_ok=True)
         files = [str(p) for p in write_report(result, report_dir)]
-    doc = _finite(result.as_dict())
+    doc = finite_or_none(result.as_dict())
     crystals = doc.pop("crystals")
     summary = doc.pop("summary")
     return {"n_crystals": len(crystals), "summary": summary, "report": doc, "files": files,
