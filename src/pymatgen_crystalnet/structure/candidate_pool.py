@@ -113,14 +113,11 @@ def min_distance_violation(
         return None
     k = bad[np.argmin(dist[bad] / limit[bad])]
     i, j = int(centres[k]), int(points[k])
-    return (
-        f"atoms {symbols[i]}{i} and {symbols[j]}{j} are {dist[k]:.2f} Å apart "
-        f"(minimum {limit[k]:.2f} Å)"
-    )
+    return f"atoms {symbols[i]}{i} and {symbols[j]}{j} are {dist[k]:.2f} Å apart (minimum {limit[k]:.2f} Å)"
 
 
-def default_matcher():  # noqa: ANN201 - pymatgen type, imported lazily
-    """pymatgen ``StructureMatcher`` with the MP-20 tolerances (ltol 0.3, stol 0.5, 10°)."""
+def default_matcher():
+    """Pymatgen ``StructureMatcher`` with the MP-20 tolerances (ltol 0.3, stol 0.5, 10°)."""
     from pymatgen.analysis.structure_matcher import StructureMatcher
 
     return StructureMatcher(ltol=0.3, stol=0.5, angle_tol=10)

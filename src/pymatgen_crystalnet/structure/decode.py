@@ -214,7 +214,7 @@ def decode_density(
         lat = lattice if isinstance(lattice, Lattice) else Lattice(np.asarray(lattice, dtype=float))
         comp = Composition(composition)
         fu = comp.reduced_composition
-        counts_fu = {Element(str(el)).Z: int(round(n)) for el, n in fu.items()}
+        counts_fu = {Element(str(el)).Z: round(n) for el, n in fu.items()}
         for zz in counts_fu:
             expected_peak_height(zz, b_factor)  # raises for an element without form factors
     except (ValueError, TypeError, KeyError) as exc:

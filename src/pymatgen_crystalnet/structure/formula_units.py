@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pymatgen.core import Composition
 
 __all__ = [
-    "FormulaUnits",
     "VOLUME_PER_ATOM_RANGE",
+    "FormulaUnits",
     "candidate_z",
     "formula_unit",
 ]
