@@ -138,7 +138,8 @@ def find_peaks(
     lattice
         (3, 3) lattice vectors as rows (Å), or a pymatgen ``Lattice``.
     min_height
-        Maxima with a lower (grid) density are dropped (their basins' electrons too).
+        Maxima with a lower (grid) density are dropped (their basins' electrons too), as are
+        maxima not above the cell's mean density.
     merge_distance
         Maxima closer than this (Å) are merged into the higher one.
     max_peaks
@@ -172,7 +173,8 @@ def find_peaks(
     basin_e = np.bincount(inverse, weights=rho.ravel()) * dv
     root_idx = np.stack(np.unravel_index(root_ids, rho.shape), axis=1)
     root_rho = rho.ravel()[root_ids]
-    keep = root_rho > max(min_height, 0.0)
+    # a peak rises above the cell's mean density (a flat or nearly flat grid has none)
+    keep = root_rho > max(min_height, float(rho.mean()) * (1 + 1e-6), 0.0)
     if not np.any(keep):
         return empty
     root_idx, basin_e, root_rho = root_idx[keep], basin_e[keep], root_rho[keep]

@@ -177,6 +177,7 @@ class HypothesisResult:
     """Ranked hypotheses (best first), the conventional cell used, and any problem."""
 
     hypotheses: list[SpaceGroupHypothesis]
+    """Best first."""
     conventional_lattice: Lattice | None = None
     to_conventional: NDArray[np.float64] | None = None
     lattice_system: str | None = None
@@ -214,6 +215,7 @@ def space_group_hypotheses(
     crystal_system: str | None = None,
     min_intensity: float = 1e-3,
     decoded: Iterable[StructureCandidate] = (),
+    space_groups: Iterable[int] | None = None,
     symprec: float = 0.01,
 ) -> HypothesisResult:
     """Ranked space-group hypotheses for a cell from its observed reflections.
@@ -230,6 +232,8 @@ def space_group_hypotheses(
         Reflections weaker than this fraction of the strongest count as unobserved.
     decoded
         Decoded models; the space groups they found add support (and hypotheses).
+    space_groups
+        Only these space-group numbers (e.g. one the user gives).
     symprec
         Tolerance (Å) of the lattice-metric symmetry.
     """
@@ -266,14 +270,18 @@ def space_group_hypotheses(
     seen_pos = match.any(axis=0)
     low = pos_q <= 0.5 * obs_q.max()
     in_range = pos_q <= obs_q.max() + 1e-9
-    support = Counter(c.space_group_number for c in decoded if c.ok and c.space_group_number)
+    decoded = [c for c in decoded if c.ok and c.space_group_number]
+    wanted = None if space_groups is None else {int(n) for n in space_groups}
+    support = Counter(
+        c.space_group_number for c in decoded if wanted is None or c.space_group_number in wanted
+    )
     metric = conv.matrix @ conv.matrix.T
 
     out: list[SpaceGroupHypothesis] = []
     seen_fp: set[tuple[int, bytes]] = set()
     for ops in hall_settings():
         system = ops.crystal_system
-        if system not in systems:
+        if system not in systems or (wanted is not None and ops.number not in wanted):
             continue
         r = ops.rotations.astype(float)
         if not np.allclose(
@@ -348,5 +356,6 @@ def space_group_hypotheses(
             f" (the fewest violations: {best})" if best is not None else ""
         )
     if result.unindexed:
-        logger.info("%d observed reflections do not index on the cell", result.unindexed)
+        note = f"{result.unindexed} observed reflections do not index on the cell"
+        result.reason = f"{result.reason}; {note}" if result.reason else note
     return result
