@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pymatgen_crystalnet.io import negative_intensities, patterns, powder_cif, powder_profile, text_profile
+from pymatgen_crystalnet.io import negative_intensities, patterns, powder_cif, text_profile
 from pymatgen_crystalnet.io.patterns import read_profile
+from pymatgen_crystalnet.physics import powder_profile
 
 FIXTURE = Path(__file__).parent / "data" / "mg2si_profile_excerpt.cif"
 

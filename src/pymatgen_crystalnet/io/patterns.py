@@ -23,8 +23,8 @@ from pathlib import Path
 
 from pymatgen_crystalnet.io.negative_intensities import NEGATIVE_TOLERANCE
 from pymatgen_crystalnet.io.powder_cif import CIF_INTENSITY_TAGS, read_cif_profile
-from pymatgen_crystalnet.io.powder_profile import PowderProfile
 from pymatgen_crystalnet.io.text_profile import TEXT_SUFFIXES, read_text_profile
+from pymatgen_crystalnet.physics.powder_profile import PowderProfile
 
 __all__ = [
     "CIF_INTENSITY_TAGS",

@@ -42,7 +42,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pymatgen_crystalnet.io.negative_intensities import clip_negatives
-from pymatgen_crystalnet.io.powder_profile import PowderProfile
+from pymatgen_crystalnet.physics.powder_profile import PowderProfile
 from pymatgen_crystalnet.physics.units import WAVELENGTHS, resolve_wavelength
 
 __all__ = ["CIF_INTENSITY_TAGS", "read_cif_profile"]

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from pymatgen_crystalnet.io.negative_intensities import clip_negatives
-from pymatgen_crystalnet.io.powder_profile import PowderProfile
+from pymatgen_crystalnet.physics.powder_profile import PowderProfile
 from pymatgen_crystalnet.physics.units import resolve_wavelength
 
 __all__ = ["TEXT_SUFFIXES", "read_text_profile"]

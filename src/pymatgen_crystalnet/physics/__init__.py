@@ -20,4 +20,6 @@ forward
     Powder patterns from a density grid on a lattice (FFT forward model).
 agreement
     Pattern agreement metrics (cosine, Rwp).
+powder_profile
+    The measured powder profile type (``PowderProfile``), which ``io.patterns`` reads.
 """

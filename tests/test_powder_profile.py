@@ -1,4 +1,4 @@
-"""PowderProfile (io/powder_profile.py) and the negative-intensity rule (io/negative_intensities.py)."""
+"""The PowderProfile type (physics/powder_profile.py): validation, immutability, helpers."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from pymatgen_crystalnet.io.negative_intensities import NEGATIVE_TOLERANCE, clip_negatives
-from pymatgen_crystalnet.io.powder_profile import PowderProfile
+from pymatgen_crystalnet.physics.powder_profile import PowderProfile
 
 
 def test_profile_is_immutable():
@@ -38,16 +37,3 @@ def test_profile_step_length_and_with_wavelength():
     moved = prof.with_wavelength("MoKa1")
     assert moved.wavelength == 0.7093 and moved.source == "hand"
     assert np.array_equal(moved.intensity, prof.intensity)
-
-
-def test_clip_negatives_rules():
-    ok = np.array([0.0, 100.0, 3.0])
-    assert clip_negatives(ok, raw=True, where="t") is ok
-    small = np.array([-NEGATIVE_TOLERANCE * 100.0 + 0.1, 100.0, -1.0])
-    assert clip_negatives(small, raw=False, where="t").tolist() == [0.0, 100.0, 0.0]
-    with pytest.raises(ValueError, match="Raw counts"):
-        clip_negatives(small, raw=True, where="t")
-    with pytest.raises(ValueError, match="below"):
-        clip_negatives(np.array([-5.1, 100.0, 1.0]), raw=False, where="t")
-    with pytest.raises(ValueError, match="NaN or infinite"):
-        clip_negatives(np.array([np.nan, 1.0, 1.0]), raw=False, where="t")

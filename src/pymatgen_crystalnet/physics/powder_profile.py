@@ -1,4 +1,9 @@
-"""The measured powder profile type: intensities on a 2θ grid at one wavelength."""
+"""The powder profile type: intensities on a 2θ grid at one wavelength.
+
+The readers of :mod:`pymatgen_crystalnet.io.patterns` return it (and re-export it under that
+name); it lives in ``physics`` so that the pattern agreement (:func:`.agreement.profile_rwp`)
+and every layer above may use it without importing ``io``.
+"""
 
 from __future__ import annotations
 
