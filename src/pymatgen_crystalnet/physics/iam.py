@@ -1,4 +1,4 @@
-"""Independent-atom-model (IAM) electron density of a crystal (DESIGN §3).
+"""Independent-atom-model (IAM) electron density of a crystal (docs/science.md, 'The IAM truth density').
 
 Each atom contributes the inverse Fourier transform of its Waasmaier–Kirfel form factor damped
 by an isotropic Debye–Waller factor ``exp(−B s²)``. Every one of the six terms of a form factor

@@ -1,4 +1,4 @@
-"""Powder patterns of structures with pymatgen's ``XRDCalculator`` (DESIGN §2–3).
+"""Powder patterns of structures with pymatgen's ``XRDCalculator`` (docs/science.md, 'The XRD vector').
 
 The training input is computed on the conventional standard structure with Mo Kα radiation
 over 2θ = 0–180°, every element given the same isotropic Debye–Waller factor B as the IAM

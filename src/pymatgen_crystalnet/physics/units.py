@@ -30,8 +30,8 @@ __all__ = [
     "two_theta_to_q",
 ]
 
-#: Mo Kα wavelength (Å) used for the model's pattern axis (DESIGN §2). A fixed definition of
-#: the axis, equal to pymatgen's ``WAVELENGTHS["MoKa"]`` (the weighted Kα).
+#: Mo Kα wavelength (Å) of the model's pattern axis (docs/science.md, 'The XRD vector'): a fixed
+#: definition of the axis, equal to pymatgen's ``WAVELENGTHS["MoKa"]`` (the weighted Kα).
 MO_KA: float = 0.71073
 #: Upper end of the 2θ axis (degrees).
 TWO_THETA_MAX: float = 180.0
