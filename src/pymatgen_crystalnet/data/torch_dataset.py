@@ -56,7 +56,7 @@ class CrystalDensityDataset(Dataset):
     points_per_axis
         Stratification: ``points_per_axis``³ query points per crystal.
     composition_mode
-        ``full``, ``no_ratios``, ``drop_element`` or ``none`` (DESIGN §2).
+        ``full``, ``no_ratios``, ``drop_element`` or ``none`` (docs/science.md, 'The composition vector').
     seed
         Seed of the point sampling and of ``drop_element``.
     fixed_points

@@ -683,7 +683,7 @@ def _protocol_notes(
     )
     notes.append(
         "SSIM with the truth's max − min as data range is dominated by the near-empty regions between atoms "
-        "(DESIGN §3): compare the model with the flat map, the other crystal and the control on map CC and "
+        "(docs/science.md, 'Scores that discriminate'). Compare model, baselines and control on map CC and "
         "NMAE, not on SSIM alone."
     )
     if config.translation:

@@ -1,4 +1,4 @@
-"""Augmentations of the model's inputs (DESIGN §2) and sim-to-real perturbations.
+"""Augmentations of the model's inputs (docs/science.md, 'Training') and sim-to-real perturbations.
 
 All functions take numpy arrays whose *last* axis is the feature axis (1024 XRD bins or the
 118 composition entries) and treat every leading index as an independent sample; they never

@@ -1,6 +1,6 @@
 """The model's composition input: a 118-vector indexed by atomic number (H at index 0).
 
-Ablation modes (DESIGN §2, the paper's Table 2):
+Ablation modes (docs/science.md, 'The composition vector'; the paper's Table 2):
 
 ``full``
     The atomic fractions of the formula (H2O → 0.667 at H, 0.333 at O).

@@ -1,8 +1,8 @@
 """A measured (or simulated) powder profile → the model's 1024-bin Mo Kα peak vector.
 
 The model was trained on *stick* patterns: pymatgen ``XRDCalculator`` peak heights at Mo Kα
-(0.71073 Å) binned over 2θ ∈ [0°, 180°] (DESIGN §2). A measured profile differs in four ways,
-each handled by one step of :func:`profile_to_sticks`:
+(0.71073 Å) binned over 2θ ∈ [0°, 180°] (docs/science.md, 'The XRD vector'). A measured
+profile differs in four ways, each handled by one step of :func:`profile_to_sticks`:
 
 1. **Background.** Removed with SNIP (statistics-sensitive non-linear iterative peak
    clipping, :func:`snip_background`), or a background given by the caller, or none.

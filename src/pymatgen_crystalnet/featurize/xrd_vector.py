@@ -1,8 +1,8 @@
 """The model's XRD input: a 1024-bin vector of peak heights on 2θ ∈ [0°, 180°] (Mo Kα).
 
-DESIGN §2: bin ``int(1024 · 2θ / 180)``; the value of a bin is the largest peak height that
-falls in it; heights are scaled so that the largest peak is 1. A peak exactly at 180° goes to
-the last bin.
+Bin ``int(1024 · 2θ / 180)``; the value of a bin is the largest peak height that falls in it;
+heights are scaled so that the largest peak is 1. A peak exactly at 180° goes to the last bin.
+See docs/science.md, 'The XRD vector'.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def pattern_to_vector(
 def xrd_vector(
     structure: Structure, *, b_factor: float = DEFAULT_B_FACTOR, symprec: float = 0.1
 ) -> NDArray[np.float32]:
-    """The model's 1024-bin XRD vector of a structure (Mo Kα, 2θ = 0–180°, DESIGN §2).
+    """The model's 1024-bin XRD vector of a structure (Mo Kα, 2θ = 0–180°; docs/science.md).
 
     The pattern comes from pymatgen's ``XRDCalculator``
     (:func:`~pymatgen_crystalnet.physics.powder.xrd_pattern`). The peaks do not depend on the

@@ -8,7 +8,7 @@ Importing this module does not import torch.
 Presets
 -------
 ``paper``
-    The sizes of Guo et al. (DESIGN §2): 512-d latent codes, a 1-D DenseNet XRD encoder, a
+    The paper's sizes (docs/science.md, 'The network'): 512-d latent codes, a 1-D DenseNet XRD encoder, a
     4-layer composition MLP, two 4-layer fusion MLPs on the 1024-d concatenation giving FiLM
     γ and β (512-d), 128 random Fourier features with B_ij ~ N(0, 3²), and a regressor of
     3 blocks × 4 layers (512 wide) with skip connections. About 13 M parameters.
@@ -90,7 +90,7 @@ class CrystalNetConfig(MSONable):
     regressor_hidden
         Width of the regressor.
     composition_mode
-        Composition ablation of DESIGN §2. The dataset builds the matching input vectors;
+        See docs/science.md, 'The composition vector'. The dataset builds the matching input vectors;
         ``"none"`` also removes the composition branch from the network, whose composition
         code is then identically zero, so "no formula" gives the network no formula.
     target_transform

@@ -1,6 +1,6 @@
 """CrystalNet: a variational, query-based network from (XRD, composition) to electron density.
 
-The network is a conditional implicit neural representation (DESIGN §2)::
+The network is a conditional implicit neural representation (docs/science.md, 'The network')::
 
     xrd (B, 1024)        ──XRDEncoder──────────►  μ_x, σ_x (B, D) ─┐  z_x = μ_x + σ_x·ε_x
     composition (B, 118) ──CompositionEncoder──►  μ_c, σ_c (B, D) ─┤  z_c = μ_c + σ_c·ε_c

@@ -58,7 +58,7 @@ def l1_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def loss_terms(
     output: dict[str, torch.Tensor], density: torch.Tensor, config: CrystalNetConfig
 ) -> dict[str, torch.Tensor]:
-    """The training objective of one batch (DESIGN §2).
+    """The training objective of one batch (docs/science.md, 'Training').
 
     Parameters
     ----------

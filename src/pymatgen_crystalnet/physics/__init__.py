@@ -7,7 +7,9 @@ units
 form_factors
     Waasmaier–Kirfel neutral-atom X-ray form factors (from xraydb).
 iam
-    Independent-atom-model electron density: exact point values and fast grids.
+    Independent-atom-model electron density: exact point values and fast grids (the public
+    face of ``iam_terms`` (checked inputs and the term split), ``iam_points`` (plans and
+    exact point values) and ``iam_grid`` (fast grids)).
 iam_torch
     The same point evaluation in torch, batched over crystals (imported on demand).
 cells
@@ -18,4 +20,6 @@ forward
     Powder patterns from a density grid on a lattice (FFT forward model).
 agreement
     Pattern agreement metrics (cosine, Rwp).
+powder_profile
+    The measured powder profile type (``PowderProfile``), which ``io.patterns`` reads.
 """

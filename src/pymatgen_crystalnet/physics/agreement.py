@@ -15,7 +15,8 @@ Profiles are rendered from sticks with a pseudo-Voigt of fixed FWHM (:func:`simu
 
 This module only needs numpy; measured profiles are anything with ``two_theta``,
 ``intensity`` and ``sigma`` attributes (such as
-:class:`pymatgen_crystalnet.io.patterns.PowderProfile`).
+:class:`pymatgen_crystalnet.physics.powder_profile.PowderProfile`, which the readers of
+:mod:`pymatgen_crystalnet.io.patterns` return).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 if TYPE_CHECKING:
-    from pymatgen_crystalnet.io.patterns import PowderProfile
+    from pymatgen_crystalnet.physics.powder_profile import PowderProfile
 
 __all__ = [
     "cosine_similarity",

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from pymatgen_crystalnet.physics.powder import lorentz_polarisation
-from pymatgen_crystalnet.physics.units import MO_KA, TWO_THETA_MAX, resolve_wavelength
+from pymatgen_crystalnet.physics.units import MO_KA, TWO_THETA_MAX, check_two_theta_range, resolve_wavelength
 
 if TYPE_CHECKING:
     from pymatgen.analysis.diffraction.core import DiffractionPattern
@@ -117,11 +117,7 @@ def pattern_from_density(
     from pymatgen.analysis.diffraction.core import DiffractionPattern
 
     lam = resolve_wavelength(wavelength)
-    lo, hi = two_theta_range
-    if not 0 <= lo < hi <= TWO_THETA_MAX:
-        raise ValueError(
-            f"two_theta_range must satisfy 0 ≤ min < max ≤ 180, got {two_theta_range}."
-        )
+    lo, hi = check_two_theta_range(two_theta_range)
     hkl, f_hkl, inv_d = density_structure_factors(grid, lattice)
     hi_res = resolved_two_theta_max(lattice, np.shape(grid), lam)
     if hi_res < hi:

@@ -1,4 +1,4 @@
-"""Powder patterns of structures with pymatgen's ``XRDCalculator`` (DESIGN §2–3).
+"""Powder patterns of structures with pymatgen's ``XRDCalculator`` (docs/science.md, 'The XRD vector').
 
 The training input is computed on the conventional standard structure with Mo Kα radiation
 over 2θ = 0–180°, every element given the same isotropic Debye–Waller factor B as the IAM
@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from pymatgen_crystalnet.physics.iam import DEFAULT_B_FACTOR
-from pymatgen_crystalnet.physics.units import MO_KA, TWO_THETA_MAX, resolve_wavelength
+from pymatgen_crystalnet.physics.units import MO_KA, TWO_THETA_MAX, check_two_theta_range, resolve_wavelength
 
 if TYPE_CHECKING:
     from pymatgen.analysis.diffraction.core import DiffractionPattern
@@ -73,11 +73,7 @@ def xrd_pattern(
     lam = resolve_wavelength(wavelength)
     if not np.isfinite(b_factor) or b_factor < 0:
         raise ValueError(f"The Debye–Waller factor B must be finite and ≥ 0, got {b_factor}.")
-    lo, hi = two_theta_range
-    if not 0 <= lo < hi <= TWO_THETA_MAX:
-        raise ValueError(
-            f"two_theta_range must satisfy 0 ≤ min < max ≤ 180, got {two_theta_range}."
-        )
+    lo, hi = check_two_theta_range(two_theta_range)
     if len(structure) == 0:
         raise ValueError("The structure has no sites.")
     if conventional:

@@ -10,6 +10,10 @@ Conventions
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -17,6 +21,7 @@ __all__ = [
     "MO_KA",
     "TWO_THETA_MAX",
     "WAVELENGTHS",
+    "check_two_theta_range",
     "convert_two_theta",
     "d_to_two_theta",
     "q_to_two_theta",
@@ -25,38 +30,69 @@ __all__ = [
     "two_theta_to_q",
 ]
 
-#: Mo Kα wavelength (Å) used for the model's pattern axis (DESIGN §2).
+#: Mo Kα wavelength (Å) of the model's pattern axis (docs/science.md, 'The XRD vector'): a fixed
+#: definition of the axis, equal to pymatgen's ``WAVELENGTHS["MoKa"]`` (the weighted Kα).
 MO_KA: float = 0.71073
 #: Upper end of the 2θ axis (degrees).
 TWO_THETA_MAX: float = 180.0
 
-#: Named X-ray wavelengths in Å (the same values as pymatgen's ``XRDCalculator``).
-WAVELENGTHS: dict[str, float] = {
-    "CuKa": 1.54184,
-    "CuKa2": 1.54439,
-    "CuKa1": 1.54056,
-    "CuKb1": 1.39222,
-    "MoKa": 0.71073,
-    "MoKa2": 0.71359,
-    "MoKa1": 0.70930,
-    "MoKb1": 0.63229,
-    "CrKa": 2.29100,
-    "CrKa2": 2.29361,
-    "CrKa1": 2.28970,
-    "CrKb1": 2.08487,
-    "FeKa": 1.93735,
-    "FeKa2": 1.93998,
-    "FeKa1": 1.93604,
-    "FeKb1": 1.75661,
-    "CoKa": 1.79026,
-    "CoKa2": 1.79285,
-    "CoKa1": 1.78896,
-    "CoKb1": 1.63079,
-    "AgKa": 0.560885,
-    "AgKa2": 0.563813,
-    "AgKa1": 0.559421,
-    "AgKb1": 0.497082,
-}
+
+
+class _PymatgenWavelengths(Mapping[str, float]):
+    """Read-only view of pymatgen's named X-ray wavelengths, loaded on first use.
+
+    Importing :mod:`pymatgen.analysis.diffraction.xrd` takes most of a second, so it is
+    deferred until a name is looked up; plain numbers never need it.
+    """
+
+    def __getitem__(self, key: str) -> float:
+        return _pymatgen_table()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_pymatgen_table())
+
+    def __len__(self) -> int:
+        return len(_pymatgen_table())
+
+    def __repr__(self) -> str:
+        return f"WAVELENGTHS({dict(_pymatgen_table())!r})"
+
+
+@functools.lru_cache(maxsize=1)
+def _pymatgen_table() -> MappingProxyType[str, float]:
+    from pymatgen.analysis.diffraction.xrd import WAVELENGTHS as table
+
+    return MappingProxyType({str(k): float(v) for k, v in table.items()})
+
+
+#: Named X-ray wavelengths in Å (``"CuKa"``, ``"CuKa1"``, ``"MoKa"``, ``"MoKb1"`` …): pymatgen's
+#: table (:data:`pymatgen.analysis.diffraction.xrd.WAVELENGTHS`, the one its
+#: ``XRDCalculator`` uses), read-only. A bare ``Ka`` is the weighted Kα, ``(2 Kα1 + Kα2) / 3``.
+WAVELENGTHS: Mapping[str, float] = _PymatgenWavelengths()
+
+
+def check_two_theta_range(two_theta_range: tuple[float, float]) -> tuple[float, float]:
+    """Check a 2θ range in degrees: ``0 ≤ min < max ≤ 180``.
+
+    Parameters
+    ----------
+    two_theta_range
+        ``(min, max)`` in degrees.
+
+    Returns
+    -------
+    tuple
+        ``(min, max)``, unchanged.
+
+    Raises
+    ------
+    ValueError
+        If the range is empty, reversed, or reaches outside [0°, 180°].
+    """
+    lo, hi = two_theta_range
+    if not 0 <= lo < hi <= TWO_THETA_MAX:
+        raise ValueError(f"two_theta_range must satisfy 0 ≤ min < max ≤ 180, got {two_theta_range}.")
+    return lo, hi
 
 
 def resolve_wavelength(wavelength: float | str) -> float:

@@ -1,6 +1,6 @@
 """Scores of predicted densities against the truth, batched in torch, with grid alignment.
 
-The scores (DESIGN §2, §3), each computed over the grid points of ``(..., n, n, n)`` grids:
+The scores (docs/science.md, 'Scores'), each computed over the grid points of ``(..., n, n, n)`` grids:
 
 - :func:`ssim3d`: 3-D SSIM with exactly scikit-image's ``structural_similarity`` semantics
   (uniform 7³ window, K1 = 0.01, K2 = 0.03, sample covariance, mean over the voxels whose

@@ -2,7 +2,7 @@
 
 Applied in this order: a random integer shift of each XRD pattern by k ∈ [−K, K] bins (bins
 moving in from the edge are empty), then Gaussian noise N(0, σ²) on the XRD and composition
-vectors, then ReLU (DESIGN §2).
+vectors, then ReLU (docs/science.md, 'Training').
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ AmpMode = Literal["auto", "bf16", "off"]
 
 @dataclass
 class TrainingConfig(MSONable):
-    """How to train a CrystalNet (DESIGN §2, "Training").
+    """How to train a CrystalNet (docs/science.md, "Training").
 
     Parameters
     ----------
@@ -60,7 +60,7 @@ class TrainingConfig(MSONable):
         Validate on at most this many crystals of the validation split (0: all).
     select_metric
         Keep the checkpoint with the best validation ``"ssim"`` (the paper's choice) or map
-        ``"cc"`` (DESIGN §3: SSIM alone rewards flat maps).
+        ``"cc"`` (SSIM alone rewards flat maps: docs/science.md, "Scores that discriminate").
     seed
         Seed of initialisation, data order, augmentation and latent noise.
     amp
