@@ -27,7 +27,7 @@ from pymatgen_crystalnet.model.crystalnet import CrystalNet
 from pymatgen_crystalnet.model.weights import save_model
 from pymatgen_crystalnet.physics.cells import canonical_cell
 from pymatgen_crystalnet.physics.iam import iam_density_grid
-from pymatgen_crystalnet.scoring.metrics import grid_scores
+from pymatgen_crystalnet.scoring.density_metrics import grid_scores
 
 TINY = {"latent_dim": 16, "embed_dim": 16, "fusion_hidden": 32, "regressor_hidden": 16, "nonnegative": False}
 

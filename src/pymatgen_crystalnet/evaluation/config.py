@@ -67,10 +67,11 @@ class EvaluationConfig(MSONable):
         SSIM window (7).
     n_peaks
         Shifts of largest cross-correlation at which translation-aware SSIM and NMAE are
-        evaluated (see :mod:`.metrics`).
+        evaluated (see :mod:`pymatgen_crystalnet.scoring.alignment`).
     max_elements
         Memory bound of the batched scores (values of the largest intermediate tensor; default
-        per device type, see :data:`~.metrics.DEFAULT_MAX_ELEMENTS`).
+        per device type, see
+        :data:`~pymatgen_crystalnet.scoring.alignment.DEFAULT_MAX_ELEMENTS`).
     allow_mismatch
         Continue, with a loud warning, when the model was trained on another cell, B factor or
         density source than the data's; otherwise that is an error.

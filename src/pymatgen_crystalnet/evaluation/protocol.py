@@ -3,7 +3,7 @@
 For every selected crystal of a dataset export (:mod:`pymatgen_crystalnet.data.reader`) the
 truth is computed on the n×n×n fractional grid (exact IAM density with the export's B, or the
 stored DFT grid) and the model is scored as follows (each score best over its own samples,
-rotations and shifts; see :mod:`.metrics`):
+rotations and shifts; see :mod:`pymatgen_crystalnet.scoring.alignment`):
 
 ``model``
     The paper's protocol: k = ``samples`` (5) latent samples, best of the 24 grid rotations.
@@ -55,7 +55,7 @@ from pymatgen_crystalnet.evaluation.config import (
     PAPER_TEST_SEEDS,
     EvaluationConfig,
 )
-from pymatgen_crystalnet.scoring.metrics import METRICS
+from pymatgen_crystalnet.scoring.density_metrics import METRICS
 
 if TYPE_CHECKING:
     import torch
@@ -373,7 +373,8 @@ def evaluate(
 
     from pymatgen_crystalnet.data.reader import apply_composition_mode
     from pymatgen_crystalnet.evaluation.baselines import flat_map
-    from pymatgen_crystalnet.scoring.metrics import aligned_scores, best_scores, grid_scores
+    from pymatgen_crystalnet.scoring.alignment import aligned_scores, best_scores
+    from pymatgen_crystalnet.scoring.density_metrics import grid_scores
 
     config = config or EvaluationConfig()
     start_time = time.perf_counter()
@@ -577,7 +578,7 @@ def _keep_examples(
     """Update the best and worst crystal (model map CC) of each system with this batch."""
     import torch
 
-    from pymatgen_crystalnet.scoring.metrics import rotations
+    from pymatgen_crystalnet.scoring.rotations import rotations
 
     for b, i in enumerate(batch):
         system = str(data.crystal_system[i])

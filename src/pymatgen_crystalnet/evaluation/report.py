@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pymatgen_crystalnet.jsonsafe import finite_or_none
-from pymatgen_crystalnet.scoring.metrics import METRICS
+from pymatgen_crystalnet.scoring.density_metrics import METRICS
 
 if TYPE_CHECKING:
     from pymatgen_crystalnet.evaluation.protocol import EvaluationResult
