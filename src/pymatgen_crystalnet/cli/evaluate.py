@@ -120,9 +120,10 @@ def evaluate(
     and OUT/figures/*.png (truth vs prediction of the best and worst crystal per system).
     """
     from pymatgen_crystalnet.data.reader import load_export
-    from pymatgen_crystalnet.evaluation.protocol import EvaluationConfig, load_seed_splits
+    from pymatgen_crystalnet.evaluation.config import EvaluationConfig
     from pymatgen_crystalnet.evaluation.protocol import evaluate as run_evaluation
     from pymatgen_crystalnet.evaluation.report import write_report
+    from pymatgen_crystalnet.evaluation.selection import load_seed_splits
     from pymatgen_crystalnet.model.weights import WeightsError, load_model, read_weights_config
 
     if baselines_only == (model is not None):

@@ -1,10 +1,9 @@
-"""Tables of an evaluation: per crystal system μ ± σ, JSON and Markdown, written atomically.
+"""The report of an evaluation: JSON and Markdown (tables per crystal system, μ ± σ), written atomically.
 
-:func:`summarise` aggregates the per-crystal rows of
-:class:`~pymatgen_crystalnet.evaluation.protocol.EvaluationResult` (for all evaluated crystals
-and for the paper's test subset among them); :func:`render_markdown` turns the JSON document
-(:meth:`EvaluationResult.as_dict`, or a saved ``evaluation.json``) into Markdown;
-:func:`write_report` writes both files.
+:func:`render_markdown` turns the JSON document
+(:meth:`~pymatgen_crystalnet.evaluation.result.EvaluationResult.as_dict`, whose tables come from
+:func:`~.summary.summarise`, or a saved ``evaluation.json``) into Markdown; :func:`write_report`
+writes both files.
 """
 
 from __future__ import annotations
@@ -20,13 +19,12 @@ from pymatgen_crystalnet.jsonsafe import finite_or_none
 from pymatgen_crystalnet.scoring.density_metrics import METRICS
 
 if TYPE_CHECKING:
-    from pymatgen_crystalnet.evaluation.protocol import EvaluationResult
+    from pymatgen_crystalnet.evaluation.result import EvaluationResult
 
 __all__ = [
     "PAPER_TABLE1",
     "PAPER_TABLE2",
     "render_markdown",
-    "summarise",
     "write_example_figures",
     "write_report",
 ]
@@ -45,79 +43,6 @@ PAPER_TABLE2: dict[str, dict[str, float]] = {
 _NAMES = {"ssim": "SSIM", "psnr": "PSNR (dB)", "cc": "map CC", "nmae": "NMAE"}
 _DIGITS = {"ssim": 3, "psnr": 1, "cc": 3, "nmae": 3}
 _MODE_NAMES = {"full": "full", "no_ratios": "no ratios", "drop_element": "drop element", "none": "no formula"}
-
-
-# ------------------------------------------------------------------ aggregation
-def _systems(rows: Iterable[dict[str, Any]]) -> list[str]:
-    present = {r["crystal_system"] for r in rows}
-    first = [s for s in ("cubic", "trigonal") if s in present]
-    return first + sorted(present - set(first))
-
-
-def _stats(values: Sequence[float | None]) -> dict[str, float | int | None]:
-    finite = [float(v) for v in values if v is not None and math.isfinite(v)]
-    if not finite:
-        return {"mean": None, "std": None, "n": 0}
-    mean = sum(finite) / len(finite)
-    std = math.sqrt(sum((v - mean) ** 2 for v in finite) / len(finite))
-    return {"mean": mean, "std": std, "n": len(finite)}
-
-
-def _tables(rows: list[dict[str, Any]], methods: Sequence[str]) -> dict[str, dict[str, Any]]:
-    groups = {s: [r for r in rows if r["crystal_system"] == s] for s in _systems(rows)}
-    groups["all"] = rows
-    out: dict[str, dict[str, Any]] = {}
-    for method in methods:
-        per: dict[str, Any] = {}
-        for name, members in groups.items():
-            scored = [r["scores"][method] for r in members if method in r["scores"]]
-            if not scored:
-                continue
-            per[name] = {"n": len(scored), **{k: _stats([s.get(k) for s in scored]) for k in METRICS}}
-        if per:
-            out[method] = per
-    return out
-
-
-def _verification(rows: list[dict[str, Any]], samples: int) -> dict[str, Any]:
-    groups = {s: [r for r in rows if r["crystal_system"] == s] for s in _systems(rows)}
-    groups["all"] = rows
-    out = {}
-    for name, members in groups.items():
-        checked = [r["verification"] for r in members if r.get("verification")]
-        decided = [v for v in checked if v["agree"] is not None]
-        if checked:
-            agree = sum(bool(v["agree"]) for v in decided)
-            out[name] = {
-                "n": len(checked),
-                "tied": len(checked) - len(decided),
-                "agree": agree,
-                "fraction": agree / len(decided) if decided else None,
-                "chance": 1 / samples,
-            }
-    return out
-
-
-def summarise(crystals: list[dict[str, Any]], methods: Sequence[str], samples: int = 5) -> dict[str, Any]:
-    """Per-system tables (n, μ ± σ of every score) of all crystals and of the paper test subset.
-
-    Returns
-    -------
-    dict
-        ``all`` and ``paper_test_subset`` (None when no crystal of the paper's lists was
-        evaluated): ``{method: {system or "all": {"n", score: {"mean", "std", "n"}}}}``;
-        ``verification``: the same two scopes, ``{system: {"n", "tied", "agree", "fraction",
-        "chance"}}`` (``fraction`` over the crystals whose samples do not tie).
-    """
-    subset = [r for r in crystals if r.get("paper_test")]
-    return {
-        "all": _tables(crystals, methods),
-        "paper_test_subset": _tables(subset, methods) if subset else None,
-        "verification": {
-            "all": _verification(crystals, samples),
-            "paper_test_subset": _verification(subset, samples) if subset else None,
-        },
-    }
 
 
 # ------------------------------------------------------------------ Markdown
@@ -350,7 +275,6 @@ def _crystal_lines(crystals: list[dict[str, Any]], max_rows: int | None) -> list
 
 
 # ------------------------------------------------------------------ files
-
 def write_example_figures(result: EvaluationResult, folder: str | os.PathLike) -> list[dict[str, Any]]:
     """Draw, per crystal system, the truth and the best-aligned sample of the best and worst crystal.
 
