@@ -125,6 +125,7 @@ def evaluate(
     from pymatgen_crystalnet.evaluation.report import write_report
     from pymatgen_crystalnet.evaluation.selection import load_seed_splits
     from pymatgen_crystalnet.model.weights import WeightsError, load_model, read_weights_config
+    from pymatgen_crystalnet.plotting import write_density_example
 
     if baselines_only == (model is not None):
         raise click.ClickException("Give --model NAME_OR_FOLDER, or --baselines-only (not both).")
@@ -181,7 +182,7 @@ def evaluate(
     for note in result.notes:
         if note.startswith("WARNING"):
             click.echo(note, err=True)
-    json_path, md_path = write_report(result, out)
+    json_path, md_path = write_report(result, out, figure_writer=write_density_example)
 
     summary = result.as_dict()["summary"]["all"]
     click.echo(

@@ -3,7 +3,9 @@
 :func:`render_markdown` turns the JSON document
 (:meth:`~pymatgen_crystalnet.evaluation.result.EvaluationResult.as_dict`, whose tables come from
 :func:`~.summary.summarise`, or a saved ``evaluation.json``) into Markdown; :func:`write_report`
-writes both files.
+writes both files. Figures are drawn by a figure writer the caller passes in (the plotting layer
+sits above the evaluation): ``crystalnet evaluate`` passes
+:func:`pymatgen_crystalnet.plotting.write_density_example`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,11 +21,12 @@ from pymatgen_crystalnet.jsonsafe import finite_or_none
 from pymatgen_crystalnet.scoring.density_metrics import METRICS
 
 if TYPE_CHECKING:
-    from pymatgen_crystalnet.evaluation.result import EvaluationResult
+    from pymatgen_crystalnet.evaluation.result import EvaluationResult, Example
 
 __all__ = [
     "PAPER_TABLE1",
     "PAPER_TABLE2",
+    "FigureWriter",
     "render_markdown",
     "write_example_figures",
     "write_report",
@@ -39,6 +42,9 @@ PAPER_TABLE2: dict[str, dict[str, float]] = {
     "cubic": {"full": 0.914, "no_ratios": 0.916, "drop_element": 0.887, "none": 0.868},
     "trigonal": {"full": 0.732, "no_ratios": 0.718, "drop_element": 0.695, "none": 0.703},
 }
+
+#: Draws one example (its truth and best-aligned prediction) as a PNG at the path, with the title.
+FigureWriter = Callable[["Example", Path, str], None]
 
 _NAMES = {"ssim": "SSIM", "psnr": "PSNR (dB)", "cc": "map CC", "nmae": "NMAE"}
 _DIGITS = {"ssim": 3, "psnr": 1, "cc": 3, "nmae": 3}
@@ -275,12 +281,21 @@ def _crystal_lines(crystals: list[dict[str, Any]], max_rows: int | None) -> list
 
 
 # ------------------------------------------------------------------ files
-def write_example_figures(result: EvaluationResult, folder: str | os.PathLike) -> list[dict[str, Any]]:
+def write_example_figures(
+    result: EvaluationResult, folder: str | os.PathLike, figure_writer: FigureWriter
+) -> list[dict[str, Any]]:
     """Draw, per crystal system, the truth and the best-aligned sample of the best and worst crystal.
 
-    Each PNG (slices through each cell axis and a projection, one log colour scale, see
-    :func:`pymatgen_crystalnet.plotting.plot_density_views`) is written atomically into
-    ``folder``.
+    Parameters
+    ----------
+    result
+        The evaluation (its :attr:`~.result.EvaluationResult.examples`).
+    folder
+        Where the PNGs go (``figure_writer`` should write each atomically).
+    figure_writer
+        Draws one example at a path with a title, e.g.
+        :func:`pymatgen_crystalnet.plotting.write_density_example` (slices through each cell
+        axis and a projection, one log colour scale).
 
     Returns
     -------
@@ -288,8 +303,6 @@ def write_example_figures(result: EvaluationResult, folder: str | os.PathLike) -
         One entry per figure: ``system``, ``kind`` (``best``/``worst`` model map CC),
         ``material_id``, ``formula``, ``scores`` and ``file`` (relative to the report folder).
     """
-    from pymatgen_crystalnet.plotting import plot_density_views, save_figure
-
     folder = Path(folder)
     entries = []
     for system, kept in result.examples.items():
@@ -302,10 +315,7 @@ def write_example_figures(result: EvaluationResult, folder: str | os.PathLike) -
                 f"{ex.formula} ({ex.material_id}): {kind} map CC of the {system} crystals; "
                 f"SSIM {ex.scores['ssim']:.3f}, CC {ex.scores['cc']:.3f}, NMAE {ex.scores['nmae']:.3f}"
             )
-            fig = plot_density_views(
-                {"truth": ex.truth, "prediction (best CC sample, turned)": ex.prediction}, title
-            )
-            save_figure(fig, folder / name)
+            figure_writer(ex, folder / name, title)
             entries.append(
                 {
                     "system": system,
@@ -319,10 +329,25 @@ def write_example_figures(result: EvaluationResult, folder: str | os.PathLike) -
     return entries
 
 
-def write_report(result: EvaluationResult | dict[str, Any], outdir: str | os.PathLike) -> tuple[Path, Path]:
+def write_report(
+    result: EvaluationResult | dict[str, Any],
+    outdir: str | os.PathLike,
+    figure_writer: FigureWriter | None = None,
+) -> tuple[Path, Path]:
     """Write ``evaluation.json`` and ``evaluation.md`` into ``outdir``, each atomically.
 
     Non-finite numbers (a PSNR of an exact match) are written as JSON ``null``.
+
+    Parameters
+    ----------
+    result
+        An :class:`~.result.EvaluationResult`, or a JSON document (written as it is, with the
+        figures it lists).
+    outdir
+        The output folder.
+    figure_writer
+        Draws the result's examples into ``outdir/figures/`` (see :data:`FigureWriter`); None:
+        no figures.
 
     Returns
     -------
@@ -336,8 +361,8 @@ def write_report(result: EvaluationResult | dict[str, Any], outdir: str | os.Pat
         doc = dict(result)
     else:
         doc = result.as_dict()
-        if result.examples:
-            doc["figures"] = write_example_figures(result, outdir / "figures")
+        if result.examples and figure_writer is not None:
+            doc["figures"] = write_example_figures(result, outdir / "figures", figure_writer)
     doc = finite_or_none(doc)
     text_json = json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
     text_md = render_markdown(doc)
