@@ -30,7 +30,7 @@ def test_crystalnet_evaluate_end_to_end(tmp_path, eval_export, eval_tiny_model, 
     out = tmp_path / "eval"
     args = [
         "--model", str(eval_tiny_model), "--data", str(eval_export), "--grid", "10", "--samples", "2",
-        "--ablation-samples", "2", "--seed-splits", str(seeds), "--no-progress", "-o", str(out),
+        "--set", "ablation_samples=2", "--seed-splits", str(seeds), "--no-progress", "-o", str(out),
     ]  # fmt: skip
     r = CliRunner().invoke(evaluate_cli, args, catch_exceptions=False)
     assert r.exit_code == 0, r.output
@@ -88,6 +88,35 @@ def test_baselines_only(tmp_path, eval_export):
     assert r.exit_code != 0 and "--baselines-only" in r.output
 
 
+def test_set_reaches_every_setting_and_refuses_what_it_cannot_read(tmp_path, eval_export):
+    base = ["--baselines-only", "--data", str(eval_export), "--no-progress", "--device", "auto"]
+    out = tmp_path / "set"
+    extra = ["--split", "all", "--set", "grid=9", "--set", "translation=false"]
+    extra += ["--set", "crystal_systems=trigonal", "--limit", "3"]
+    r = CliRunner().invoke(evaluate_cli, [*base, *extra, "-o", str(out)], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    doc = json.loads((out / "evaluation.json").read_text())
+    config = doc["config"]
+    assert config["grid"] == 9 and config["translation"] is False and config["limit"] == 3
+    assert doc["config"]["crystal_systems"] == ["trigonal"] and doc["data"]["selected"] == {"trigonal": 3}
+    assert set(doc["methods"]) == {"flat", "other_crystal"}  # no translation-aware rows
+    assert doc["device"] == "cpu" or doc["device"].startswith("cuda")
+    # options left out take the configuration's defaults
+    assert (config["samples"], config["seed"], config["batch_size"]) == (5, 0, 4)
+    for bad, message in (
+        (["--set", "unknown=1"], "Unknown setting 'unknown'; valid keys: split, grid, samples"),
+        (["--set", "grid"], "KEY=VALUE"),
+        (["--set", "ablations=maybe"], "ablations takes true or false"),
+        (["--set", "samples=0"], "samples must be at least 1"),
+        (["--set", "grid=10", "--grid", "12"], "grid given both as an option and with --set"),
+        (["--device", "no-such-device"], "Unknown device"),
+    ):
+        target = tmp_path / "bad"
+        r = CliRunner().invoke(evaluate_cli, [*base, *bad, "-o", str(target)])
+        assert r.exit_code != 0 and message in r.output, (bad, r.output)
+        assert not target.exists()
+
+
 def test_help_does_not_import_torch():
     code = (
         "import sys; from click.testing import CliRunner; "
@@ -104,11 +133,12 @@ def test_merging_per_system_parts_equals_one_run(tmp_path, eval_export, eval_tin
 
     def run(out, *extra):
         args = ["--model", str(eval_tiny_model), "--data", str(eval_export), "--split", "all", "--grid", "8"]
-        args += ["--samples", "2", "--no-ablations", "--no-translation", "--no-progress", "--threads", "1"]
+        args += ["--samples", "2", "--set", "ablations=false", "--set", "translation=no", "--no-progress"]
+        args += ["--threads", "1"]
         r = CliRunner().invoke(evaluate_cli, [*args, *extra, "-o", str(out)], catch_exceptions=False)
         assert r.exit_code == 0, r.output
 
-    run(tmp_path / "both", "--limit", "12", "--no-figures")
+    run(tmp_path / "both", "--limit", "12", "--set", "examples=false")
     both = json.loads((tmp_path / "both" / "evaluation.json").read_text())
     ids = {row["material_id"]: row for row in both["crystals"]}
     systems = sorted({row["crystal_system"] for row in both["crystals"]})

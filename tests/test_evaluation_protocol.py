@@ -53,3 +53,17 @@ def test_evaluate_rows_methods_and_summary(eval_data, tiny_crystalnet):
     assert cubic["ssim"]["std"] == pytest.approx(np.std(values))
     assert summary["paper_test_subset"]["model"]["all"]["n"] == 2
     assert summary["verification"]["all"]["all"]["n"] == len(eval_data)
+
+
+def test_device_auto_and_absent_devices(eval_data, tiny_crystalnet):
+    config = EvaluationConfig(grid=8, samples=1, limit=2, ablations=False, verification=False, examples=False)
+    model = tiny_crystalnet(seed=0)
+    result = evaluate(model, eval_data, config, device="auto", progress=False)
+    expected = "cuda:0" if torch.cuda.is_available() else "cpu"
+    assert result.device == expected and len(result.crystals) == 2
+    assert evaluate(model, eval_data, config, progress=False).device == expected  # the default is auto
+    with pytest.raises(ValueError, match="Unknown device"):
+        evaluate(model, eval_data, config, device="gpu-please", progress=False)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            evaluate(model, eval_data, config, device="cuda", progress=False)

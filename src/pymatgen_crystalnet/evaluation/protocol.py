@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pymatgen_crystalnet.devices import resolve_device
 from pymatgen_crystalnet.evaluation.baselines import control_partners
 from pymatgen_crystalnet.evaluation.batch import Batch
 from pymatgen_crystalnet.evaluation.config import EvaluationConfig
@@ -78,7 +79,7 @@ def evaluate(
     metadata: dict[str, Any] | None = None,
     model_info: dict[str, Any] | None = None,
     seed_splits: dict[str, str] | None = None,
-    device: str | torch.device | None = None,
+    device: str | torch.device | None = "auto",
     progress: bool = True,
 ) -> EvaluationResult:
     """Run the evaluation protocol (module docstring) of ``model`` on ``data``.
@@ -101,7 +102,8 @@ def evaluate(
         ``material_id`` → ``seed_split`` of the paper's lists, used when the export does not
         carry them (:func:`~.selection.load_seed_splits`).
     device
-        Torch device (default: CUDA when available, else CPU).
+        ``"auto"`` or None (CUDA when available, else the CPU), or a torch device
+        (:func:`~pymatgen_crystalnet.devices.resolve_device`).
     progress
         Show a progress bar.
 
@@ -109,14 +111,13 @@ def evaluate(
     ------
     ValueError
         Unknown or empty split or selection; model/data settings that differ (unless
-        ``config.allow_mismatch``).
+        ``config.allow_mismatch``); a device that is not present.
     """
-    import torch
     from tqdm.auto import tqdm
 
     config = config or EvaluationConfig()
     start_time = time.perf_counter()
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    dev = resolve_device(device)
     metadata = dict(metadata or {})
     notes = check_model_data(metadata, data, config.allow_mismatch) if model is not None else []
 
