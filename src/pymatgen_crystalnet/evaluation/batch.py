@@ -78,8 +78,8 @@ class Batch:
     seed: int
     scores: list[dict[str, dict[str, float]]] = field(default_factory=list)
     verification: list[dict[str, Any] | None] = field(default_factory=list)
-    _composition: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
-    _patterns: torch.Tensor | None = field(default=None, repr=False)
+    _composition: dict[str, torch.Tensor] = field(default_factory=dict, init=False, repr=False)
+    _patterns: torch.Tensor | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def load(
