@@ -2,9 +2,9 @@
 
 1. Scoring one crystal with the paper's protocol: k latent samples (5) × the 24 rotations of
    the 50³ grid, best per score. Timed for the batched torch path
-   (:func:`pymatgen_crystalnet.scoring.metrics.aligned_scores`, rotation-only and
+   (:func:`pymatgen_crystalnet.scoring.alignment.aligned_scores`, rotation-only and
    translation-aware) on every available device, and for the scikit-image loop
-   (:func:`~pymatgen_crystalnet.scoring.metrics.reference_scores`: ``structural_similarity``
+   (:func:`~pymatgen_crystalnet.scoring.reference.reference_scores`: ``structural_similarity``
    and ``peak_signal_noise_ratio`` per rotation and sample) in the same run; the ratio and the
    largest difference between the two are printed. Truths are IAM densities of crystals of
    ``tests/data/mp_sample.jsonl`` on their primitive cell; the "samples" are other crystals'
@@ -34,7 +34,9 @@ import torch
 
 from pymatgen_crystalnet.physics.cells import canonical_cell
 from pymatgen_crystalnet.physics.iam import iam_density_grid
-from pymatgen_crystalnet.scoring.metrics import METRICS, aligned_scores, best_scores, reference_scores
+from pymatgen_crystalnet.scoring.alignment import aligned_scores, best_scores
+from pymatgen_crystalnet.scoring.density_metrics import METRICS
+from pymatgen_crystalnet.scoring.reference import reference_scores
 
 SAMPLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "mp_sample.jsonl"
 

@@ -10,15 +10,9 @@ import torch
 from skimage.metrics import structural_similarity
 
 from pymatgen_crystalnet.model.layers import BatchNorm
-from pymatgen_crystalnet.scoring.metrics import (
-    best_scores,
-    cube_rotations,
-    map_cc,
-    nmae,
-    psnr,
-    rotation_scores,
-    ssim3d,
-)
+from pymatgen_crystalnet.scoring.alignment import best_scores, rotation_scores
+from pymatgen_crystalnet.scoring.density_metrics import map_cc, nmae, psnr, ssim3d
+from pymatgen_crystalnet.scoring.rotations import cube_rotations
 from pymatgen_crystalnet.training.augment import add_noise_relu, shift_patterns
 from pymatgen_crystalnet.training.config import TrainingConfig
 from pymatgen_crystalnet.training.schedule import cosine_restarts_lr, scale_cycles

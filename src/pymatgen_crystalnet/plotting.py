@@ -7,6 +7,8 @@
   with the agreement in the legend.
 - :func:`plot_xrd_strip`: the paper-style XRD strip, each 1024-vector one row of an image.
 - :func:`solve_figure`: the figure ``crystalnet solve`` writes (patterns on top, densities below).
+- :func:`write_density_example`: the evaluation report's figure writer (truth and the
+  best-aligned prediction of one crystal).
 
 All functions return a ``matplotlib.figure.Figure`` and never call ``pyplot.show``; the Agg
 backend is used, so they work without a display.
@@ -25,9 +27,17 @@ from pymatgen_crystalnet.featurize.xrd_vector import bin_centres
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from pymatgen_crystalnet.evaluation.result import Example
     from pymatgen_crystalnet.solver.solver import SolveResult
 
-__all__ = ["plot_density_views", "plot_pattern_overlay", "plot_xrd_strip", "save_figure", "solve_figure"]
+__all__ = [
+    "plot_density_views",
+    "plot_pattern_overlay",
+    "plot_xrd_strip",
+    "save_figure",
+    "solve_figure",
+    "write_density_example",
+]
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -171,3 +181,13 @@ def solve_figure(result: SolveResult, truth: ArrayLike | None = None, max_candid
     angles = ", ".join(f"{v:.1f}" for v in result.lattice.angles)
     fig.suptitle(f"CrystalNet candidates on a = ({abc}) Å, α = ({angles})° [{result.lattice_source}]")
     return fig
+
+
+def write_density_example(example: Example, path: Any, title: str) -> None:
+    """Draw an evaluation example (truth and best-aligned prediction) and write it atomically.
+
+    The figure writer :func:`pymatgen_crystalnet.evaluation.report.write_report` takes: the views
+    of :func:`plot_density_views` of the truth and of the prediction, saved as a PNG at ``path``.
+    """
+    grids = {"truth": example.truth, "prediction (best CC sample, turned)": example.prediction}
+    save_figure(plot_density_views(grids, title), path)

@@ -1,4 +1,9 @@
-"""``crystalnet evaluate``: the evaluation protocol of a model on one split of a dataset export."""
+"""``crystalnet evaluate``: the evaluation protocol of a model on one split of a dataset export.
+
+The evaluation's settings are :class:`~pymatgen_crystalnet.evaluation.config.EvaluationConfig`:
+the options users need most have their own flag (default: the configuration's default), and
+every field can be set with ``--set KEY=VALUE``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,14 @@ from pathlib import Path
 
 import click
 
+from pymatgen_crystalnet.evaluation.config import SPLITS, EvaluationConfig
+
 logger = logging.getLogger(__name__)
+
+#: The configuration's defaults, shown in the help (never repeated as option defaults).
+_DEFAULTS = EvaluationConfig()
+#: ``--set`` keys and their defaults, for the help.
+_SET_HELP = ", ".join(f"{k}={v}" for k, v in _DEFAULTS.as_dict().items() if not k.startswith("@"))
 
 
 def _resolve_model(model: str) -> Path:
@@ -27,6 +39,27 @@ def _resolve_model(model: str) -> Path:
         ) from None
 
 
+def _config(options: dict[str, object], settings: tuple[str, ...]) -> EvaluationConfig:
+    """The configuration's defaults, then ``--set`` items, then the dedicated options given.
+
+    A setting given both ways is refused (which one was meant is not clear).
+    """
+    given = {k: v for k, v in options.items() if v is not None}
+    set_keys = {item.partition("=")[0].strip() for item in settings}
+    both = sorted(set_keys & set(given))
+    if both:
+        raise click.UsageError(f"{', '.join(both)} given both as an option and with --set; give it once.")
+    try:
+        config = _DEFAULTS.with_settings(settings)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--set'") from None
+    items = [f"{k}={v}" for k, v in given.items()]
+    try:
+        return config.with_settings(items)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @click.command("evaluate")
 @click.option("--model", "model", default=None, help="Weights folder, or the name of a bundled model.")
 @click.option(
@@ -43,17 +76,17 @@ def _resolve_model(model: str) -> Path:
 )
 @click.option(
     "--split",
-    default="test",
-    show_default=True,
-    type=click.Choice(["test", "val", "train", "all"]),
-    help="Split to evaluate (val/train/all are labelled as such in the report).",
+    default=None,
+    type=click.Choice(SPLITS),
+    help=f"Split to evaluate (default {_DEFAULTS.split}; val/train/all are labelled as such in the report).",
 )
-@click.option("--grid", default=50, show_default=True, help="Grid points per cell axis (the paper: 50).")
-@click.option("--samples", default=5, show_default=True, help="Latent samples k (the paper: 5).")
-@click.option("--ablation-samples", default=3, show_default=True, help="Samples per ablation (the paper: 3).")
+@click.option("--grid", type=int, default=None, help=f"Grid points per cell axis (default {_DEFAULTS.grid}).")
+@click.option("--samples", type=int, default=None, help=f"Latent samples k (default {_DEFAULTS.samples}).")
 @click.option("--limit", type=int, default=None, help="Evaluate at most N crystals (export order).")
 @click.option("--systems", default=None, help="Only these crystal systems, comma-separated (cubic,trigonal).")
-@click.option("--paper-subset", is_flag=True, help="Only crystals of the paper's published test lists.")
+@click.option(
+    "--paper-subset", is_flag=True, default=None, help="Only crystals of the paper's published test lists."
+)
 @click.option(
     "--seed-splits",
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
@@ -61,26 +94,16 @@ def _resolve_model(model: str) -> Path:
     help="material_id -> seed_split of the paper's lists (JSON Lines such as mp_structures.jsonl.gz, or "
     "a JSON object), when the export does not carry them.",
 )
-@click.option("--ablations/--no-ablations", default=True, show_default=True)
-@click.option("--translation/--no-translation", default=True, show_default=True)
-@click.option("--control/--no-control", default=True, show_default=True)
-@click.option("--baselines/--no-baselines", default=True, show_default=True)
-@click.option("--verification/--no-verification", default=True, show_default=True)
 @click.option(
-    "--figures/--no-figures",
-    default=True,
-    show_default=True,
-    help="Draw the best and worst crystal (model map CC) of each system into OUT/figures/.",
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help=f"Any evaluation setting, repeatable (booleans true/false, lists comma-separated). Keys and "
+    f"defaults: {_SET_HELP}.",
 )
-@click.option("--batch-size", default=4, show_default=True, help="Crystals predicted and scored at once.")
-@click.option("--seed", default=0, show_default=True, help="Seed of samples, pairing and element drops.")
-@click.option("--device", default=None, help="cpu, cuda, cuda:1, … (default: cuda when available).")
+@click.option("--device", default=None, help="auto (default: CUDA when available), cpu, cuda, cuda:N.")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice).")
-@click.option(
-    "--allow-mismatch",
-    is_flag=True,
-    help="Evaluate even if the model was trained on another cell, B factor or density source (warns).",
-)
 @click.option("--progress/--no-progress", default=True, show_default=True)
 @click.option(
     "-o", "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder."
@@ -89,25 +112,16 @@ def evaluate(
     model: str | None,
     baselines_only: bool,
     data_path: Path,
-    split: str,
-    grid: int,
-    samples: int,
-    ablation_samples: int,
+    split: str | None,
+    grid: int | None,
+    samples: int | None,
     limit: int | None,
     systems: str | None,
-    paper_subset: bool,
+    paper_subset: bool | None,
     seed_splits: Path | None,
-    ablations: bool,
-    translation: bool,
-    control: bool,
-    baselines: bool,
-    verification: bool,
-    figures: bool,
-    batch_size: int,
-    seed: int,
+    settings: tuple[str, ...],
     device: str | None,
     threads: int | None,
-    allow_mismatch: bool,
     progress: bool,
     out: Path,
 ) -> None:
@@ -118,35 +132,30 @@ def evaluate(
     strict and translation-aware scores, the mismatched-pattern control, the flat-map and
     other-crystal baselines, the composition ablations and the forward-verification check),
     and OUT/figures/*.png (truth vs prediction of the best and worst crystal per system).
+
+    Parts are switched off with --set, e.g. --set ablations=false --set translation=false
+    (also control, baselines, verification, examples: the figures).
     """
     from pymatgen_crystalnet.data.reader import load_export
-    from pymatgen_crystalnet.evaluation.protocol import EvaluationConfig, load_seed_splits
     from pymatgen_crystalnet.evaluation.protocol import evaluate as run_evaluation
     from pymatgen_crystalnet.evaluation.report import write_report
+    from pymatgen_crystalnet.evaluation.selection import load_seed_splits
     from pymatgen_crystalnet.model.weights import WeightsError, load_model, read_weights_config
+    from pymatgen_crystalnet.plotting import write_density_example
 
     if baselines_only == (model is not None):
         raise click.ClickException("Give --model NAME_OR_FOLDER, or --baselines-only (not both).")
+    options = {
+        "split": split,
+        "grid": grid,
+        "samples": samples,
+        "limit": limit,
+        "crystal_systems": systems,
+        "paper_subset_only": paper_subset,
+    }
+    config = _config(options, settings)
     folder = _resolve_model(model) if model is not None else None
     try:
-        config = EvaluationConfig(
-            split=split,
-            grid=grid,
-            samples=samples,
-            ablation_samples=ablation_samples,
-            ablations=ablations,
-            translation=translation,
-            control=control,
-            baselines=baselines,
-            verification=verification,
-            examples=figures,
-            limit=limit,
-            crystal_systems=[s.strip() for s in systems.split(",") if s.strip()] if systems else None,
-            paper_subset_only=paper_subset,
-            batch_size=batch_size,
-            seed=seed,
-            allow_mismatch=allow_mismatch,
-        )
         data = load_export(data_path)
         seeds = load_seed_splits(seed_splits) if seed_splits is not None else None
     except (ValueError, FileNotFoundError) as exc:
@@ -180,7 +189,7 @@ def evaluate(
     for note in result.notes:
         if note.startswith("WARNING"):
             click.echo(note, err=True)
-    json_path, md_path = write_report(result, out)
+    json_path, md_path = write_report(result, out, figure_writer=write_density_example)
 
     summary = result.as_dict()["summary"]["all"]
     click.echo(

@@ -1,7 +1,7 @@
 """What a model must beat: the mismatched-pattern control's pairing and the two baselines.
 
-docs/science.md, "Scores that discriminate": on IAM densities a flat map or another crystal's density
-already reach the paper's SSIM range, so every table carries
+On IAM densities a flat map or another crystal's density already reach the paper's SSIM range
+(see ``docs/science.md``, "scores that discriminate"), so every table carries
 
 - the **flat map** at the true mean density of each crystal (:func:`flat_map`);
 - the **truth of another crystal** of the same crystal system, taken fractional grid to

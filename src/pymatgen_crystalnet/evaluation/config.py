@@ -2,16 +2,30 @@
 
 :class:`EvaluationConfig` is the one typed source of the evaluation's defaults, read by
 :func:`~pymatgen_crystalnet.evaluation.protocol.evaluate`, the ``crystalnet evaluate`` command and
-the workflows' ``EvaluateMaker``.
+the workflows' ``EvaluateMaker``. :meth:`EvaluationConfig.with_settings` applies ``key=value``
+strings (``crystalnet evaluate --set``), each value read by its field's type
+(:func:`parse_settings`, usable with any dataclass).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from monty.json import MSONable
 
-__all__ = ["ABLATION_MODES", "METHODS", "PAPER_TEST_SEEDS", "SPLITS", "EvaluationConfig"]
+__all__ = [
+    "ABLATION_MODES",
+    "METHODS",
+    "PAPER_TEST_SEEDS",
+    "SPLITS",
+    "EvaluationConfig",
+    "parse_settings",
+]
 
 #: The paper's four composition ablation modes, in its Table 2 order.
 ABLATION_MODES: tuple[str, ...] = ("full", "no_ratios", "drop_element", "none")
@@ -33,6 +47,81 @@ METHODS: dict[str, str] = {
     "other_crystal": "Baseline: truth of another crystal of the same system, best of 24 rotations",
     "other_crystal_translation": "Baseline: truth of another crystal, 24 rotations x all grid shifts",
 }
+
+
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
+_NONE = frozenset({"none", "null"})
+
+
+def _parse_value(key: str, text: str, hint: Any) -> Any:
+    """Read ``text`` as a value of the type ``hint`` (bool, int, float, str, list[...], X | None)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if type(None) in args and text.strip().lower() in _NONE:
+            return None
+        options = [a for a in args if a is not type(None)]
+        if len(options) != 1:
+            raise ValueError(f"{key}: cannot read a value of type {hint}.")
+        return _parse_value(key, text, options[0])
+    if origin in (list, tuple):
+        inner = args[0] if args else str
+        items = [_parse_value(key, part.strip(), inner) for part in text.split(",") if part.strip()]
+        return items if origin is list else tuple(items)
+    word = text.strip()
+    if hint is bool:
+        if word.lower() in _TRUE:
+            return True
+        if word.lower() in _FALSE:
+            return False
+        raise ValueError(f"{key} takes true or false, got {text!r}.")
+    if hint in (int, float):
+        try:
+            return hint(word)
+        except ValueError:
+            kind = "an integer" if hint is int else "a number"
+            raise ValueError(f"{key} takes {kind}, got {text!r}.") from None
+    if hint is str:
+        return word
+    raise ValueError(f"{key}: cannot read a value of type {hint}.")
+
+
+def parse_settings(cls: type, items: Iterable[str]) -> dict[str, Any]:
+    """Read ``key=value`` strings as values of the dataclass ``cls``'s fields, by each field's type.
+
+    Booleans take ``true/false`` (``yes/no``, ``on/off``, ``1/0``), lists take comma-separated
+    items, and a field that may be None takes ``none``. A key given twice: the last one wins.
+
+    Parameters
+    ----------
+    cls
+        A dataclass.
+    items
+        ``"key=value"`` strings.
+
+    Returns
+    -------
+    dict
+        ``{field name: value}``.
+
+    Raises
+    ------
+    ValueError
+        An item without ``=``, a key that is not a field (the message lists the valid keys), or
+        a value its field's type cannot read.
+    """
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls) if f.init]
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"Settings are KEY=VALUE, got {item!r}.")
+        if key not in names:
+            raise ValueError(f"Unknown setting {key!r}; valid keys: {', '.join(names)}.")
+        out[key] = _parse_value(key, value, hints[key])
+    return out
 
 
 @dataclass
@@ -67,10 +156,11 @@ class EvaluationConfig(MSONable):
         SSIM window (7).
     n_peaks
         Shifts of largest cross-correlation at which translation-aware SSIM and NMAE are
-        evaluated (see :mod:`.metrics`).
+        evaluated (see :mod:`pymatgen_crystalnet.scoring.alignment`).
     max_elements
         Memory bound of the batched scores (values of the largest intermediate tensor; default
-        per device type, see :data:`~.metrics.DEFAULT_MAX_ELEMENTS`).
+        per device type, see
+        :data:`~pymatgen_crystalnet.scoring.alignment.DEFAULT_MAX_ELEMENTS`).
     allow_mismatch
         Continue, with a loud warning, when the model was trained on another cell, B factor or
         density source than the data's; otherwise that is an error.
@@ -111,3 +201,19 @@ class EvaluationConfig(MSONable):
             raise ValueError(f"limit must be at least 1, got {self.limit}.")
         if self.crystal_systems is not None:
             self.crystal_systems = [str(s).lower() for s in self.crystal_systems]
+
+    def with_settings(self, items: Iterable[str]) -> EvaluationConfig:
+        """A copy with ``key=value`` settings applied (see :func:`parse_settings`).
+
+        Examples
+        --------
+        >>> EvaluationConfig().with_settings(["grid=24", "ablations=false", "limit=none"]).grid
+        24
+
+        Raises
+        ------
+        ValueError
+            A malformed item, an unknown key (the message lists the valid keys), a value its
+            field cannot take, or settings the configuration refuses (e.g. ``samples=0``).
+        """
+        return dataclasses.replace(self, **parse_settings(type(self), items))

@@ -88,8 +88,8 @@ def merge_reports(docs: list[dict[str, Any]], names: list[str] | None = None) ->
         Fewer than two parts, parts that differ in model, data or settings, or a crystal that
         appears in more than one part.
     """
-    from pymatgen_crystalnet.evaluation.protocol import paper_subset_label, system_counts
-    from pymatgen_crystalnet.evaluation.report import summarise
+    from pymatgen_crystalnet.evaluation.selection import paper_subset_label, system_counts
+    from pymatgen_crystalnet.evaluation.summary import summarise
 
     if len(docs) < 2:
         raise ValueError("Merging needs at least two evaluation reports.")

@@ -1,10 +1,11 @@
-"""Tables of an evaluation: per crystal system μ ± σ, JSON and Markdown, written atomically.
+"""The report of an evaluation: JSON and Markdown (tables per crystal system, μ ± σ), written atomically.
 
-:func:`summarise` aggregates the per-crystal rows of
-:class:`~pymatgen_crystalnet.evaluation.protocol.EvaluationResult` (for all evaluated crystals
-and for the paper's test subset among them); :func:`render_markdown` turns the JSON document
-(:meth:`EvaluationResult.as_dict`, or a saved ``evaluation.json``) into Markdown;
-:func:`write_report` writes both files.
+:func:`render_markdown` turns the JSON document
+(:meth:`~pymatgen_crystalnet.evaluation.result.EvaluationResult.as_dict`, whose tables come from
+:func:`~.summary.summarise`, or a saved ``evaluation.json``) into Markdown; :func:`write_report`
+writes both files. Figures are drawn by a figure writer the caller passes in (the plotting layer
+sits above the evaluation): ``crystalnet evaluate`` passes
+:func:`pymatgen_crystalnet.plotting.write_density_example`.
 """
 
 from __future__ import annotations
@@ -12,21 +13,21 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pymatgen_crystalnet.jsonsafe import finite_or_none
-from pymatgen_crystalnet.scoring.metrics import METRICS
+from pymatgen_crystalnet.scoring.density_metrics import METRICS
 
 if TYPE_CHECKING:
-    from pymatgen_crystalnet.evaluation.protocol import EvaluationResult
+    from pymatgen_crystalnet.evaluation.result import EvaluationResult, Example
 
 __all__ = [
     "PAPER_TABLE1",
     "PAPER_TABLE2",
+    "FigureWriter",
     "render_markdown",
-    "summarise",
     "write_example_figures",
     "write_report",
 ]
@@ -42,82 +43,12 @@ PAPER_TABLE2: dict[str, dict[str, float]] = {
     "trigonal": {"full": 0.732, "no_ratios": 0.718, "drop_element": 0.695, "none": 0.703},
 }
 
+#: Draws one example (its truth and best-aligned prediction) as a PNG at the path, with the title.
+FigureWriter = Callable[["Example", Path, str], None]
+
 _NAMES = {"ssim": "SSIM", "psnr": "PSNR (dB)", "cc": "map CC", "nmae": "NMAE"}
 _DIGITS = {"ssim": 3, "psnr": 1, "cc": 3, "nmae": 3}
 _MODE_NAMES = {"full": "full", "no_ratios": "no ratios", "drop_element": "drop element", "none": "no formula"}
-
-
-# ------------------------------------------------------------------ aggregation
-def _systems(rows: Iterable[dict[str, Any]]) -> list[str]:
-    present = {r["crystal_system"] for r in rows}
-    first = [s for s in ("cubic", "trigonal") if s in present]
-    return first + sorted(present - set(first))
-
-
-def _stats(values: Sequence[float | None]) -> dict[str, float | int | None]:
-    finite = [float(v) for v in values if v is not None and math.isfinite(v)]
-    if not finite:
-        return {"mean": None, "std": None, "n": 0}
-    mean = sum(finite) / len(finite)
-    std = math.sqrt(sum((v - mean) ** 2 for v in finite) / len(finite))
-    return {"mean": mean, "std": std, "n": len(finite)}
-
-
-def _tables(rows: list[dict[str, Any]], methods: Sequence[str]) -> dict[str, dict[str, Any]]:
-    groups = {s: [r for r in rows if r["crystal_system"] == s] for s in _systems(rows)}
-    groups["all"] = rows
-    out: dict[str, dict[str, Any]] = {}
-    for method in methods:
-        per: dict[str, Any] = {}
-        for name, members in groups.items():
-            scored = [r["scores"][method] for r in members if method in r["scores"]]
-            if not scored:
-                continue
-            per[name] = {"n": len(scored), **{k: _stats([s.get(k) for s in scored]) for k in METRICS}}
-        if per:
-            out[method] = per
-    return out
-
-
-def _verification(rows: list[dict[str, Any]], samples: int) -> dict[str, Any]:
-    groups = {s: [r for r in rows if r["crystal_system"] == s] for s in _systems(rows)}
-    groups["all"] = rows
-    out = {}
-    for name, members in groups.items():
-        checked = [r["verification"] for r in members if r.get("verification")]
-        decided = [v for v in checked if v["agree"] is not None]
-        if checked:
-            agree = sum(bool(v["agree"]) for v in decided)
-            out[name] = {
-                "n": len(checked),
-                "tied": len(checked) - len(decided),
-                "agree": agree,
-                "fraction": agree / len(decided) if decided else None,
-                "chance": 1 / samples,
-            }
-    return out
-
-
-def summarise(crystals: list[dict[str, Any]], methods: Sequence[str], samples: int = 5) -> dict[str, Any]:
-    """Per-system tables (n, μ ± σ of every score) of all crystals and of the paper test subset.
-
-    Returns
-    -------
-    dict
-        ``all`` and ``paper_test_subset`` (None when no crystal of the paper's lists was
-        evaluated): ``{method: {system or "all": {"n", score: {"mean", "std", "n"}}}}``;
-        ``verification``: the same two scopes, ``{system: {"n", "tied", "agree", "fraction",
-        "chance"}}`` (``fraction`` over the crystals whose samples do not tie).
-    """
-    subset = [r for r in crystals if r.get("paper_test")]
-    return {
-        "all": _tables(crystals, methods),
-        "paper_test_subset": _tables(subset, methods) if subset else None,
-        "verification": {
-            "all": _verification(crystals, samples),
-            "paper_test_subset": _verification(subset, samples) if subset else None,
-        },
-    }
 
 
 # ------------------------------------------------------------------ Markdown
@@ -350,13 +281,21 @@ def _crystal_lines(crystals: list[dict[str, Any]], max_rows: int | None) -> list
 
 
 # ------------------------------------------------------------------ files
-
-def write_example_figures(result: EvaluationResult, folder: str | os.PathLike) -> list[dict[str, Any]]:
+def write_example_figures(
+    result: EvaluationResult, folder: str | os.PathLike, figure_writer: FigureWriter
+) -> list[dict[str, Any]]:
     """Draw, per crystal system, the truth and the best-aligned sample of the best and worst crystal.
 
-    Each PNG (slices through each cell axis and a projection, one log colour scale, see
-    :func:`pymatgen_crystalnet.plotting.plot_density_views`) is written atomically into
-    ``folder``.
+    Parameters
+    ----------
+    result
+        The evaluation (its :attr:`~.result.EvaluationResult.examples`).
+    folder
+        Where the PNGs go (``figure_writer`` should write each atomically).
+    figure_writer
+        Draws one example at a path with a title, e.g.
+        :func:`pymatgen_crystalnet.plotting.write_density_example` (slices through each cell
+        axis and a projection, one log colour scale).
 
     Returns
     -------
@@ -364,8 +303,6 @@ def write_example_figures(result: EvaluationResult, folder: str | os.PathLike) -
         One entry per figure: ``system``, ``kind`` (``best``/``worst`` model map CC),
         ``material_id``, ``formula``, ``scores`` and ``file`` (relative to the report folder).
     """
-    from pymatgen_crystalnet.plotting import plot_density_views, save_figure
-
     folder = Path(folder)
     entries = []
     for system, kept in result.examples.items():
@@ -378,10 +315,7 @@ def write_example_figures(result: EvaluationResult, folder: str | os.PathLike) -
                 f"{ex.formula} ({ex.material_id}): {kind} map CC of the {system} crystals; "
                 f"SSIM {ex.scores['ssim']:.3f}, CC {ex.scores['cc']:.3f}, NMAE {ex.scores['nmae']:.3f}"
             )
-            fig = plot_density_views(
-                {"truth": ex.truth, "prediction (best CC sample, turned)": ex.prediction}, title
-            )
-            save_figure(fig, folder / name)
+            figure_writer(ex, folder / name, title)
             entries.append(
                 {
                     "system": system,
@@ -395,10 +329,25 @@ def write_example_figures(result: EvaluationResult, folder: str | os.PathLike) -
     return entries
 
 
-def write_report(result: EvaluationResult | dict[str, Any], outdir: str | os.PathLike) -> tuple[Path, Path]:
+def write_report(
+    result: EvaluationResult | dict[str, Any],
+    outdir: str | os.PathLike,
+    figure_writer: FigureWriter | None = None,
+) -> tuple[Path, Path]:
     """Write ``evaluation.json`` and ``evaluation.md`` into ``outdir``, each atomically.
 
     Non-finite numbers (a PSNR of an exact match) are written as JSON ``null``.
+
+    Parameters
+    ----------
+    result
+        An :class:`~.result.EvaluationResult`, or a JSON document (written as it is, with the
+        figures it lists).
+    outdir
+        The output folder.
+    figure_writer
+        Draws the result's examples into ``outdir/figures/`` (see :data:`FigureWriter`); None:
+        no figures.
 
     Returns
     -------
@@ -412,8 +361,8 @@ def write_report(result: EvaluationResult | dict[str, Any], outdir: str | os.Pat
         doc = dict(result)
     else:
         doc = result.as_dict()
-        if result.examples:
-            doc["figures"] = write_example_figures(result, outdir / "figures")
+        if result.examples and figure_writer is not None:
+            doc["figures"] = write_example_figures(result, outdir / "figures", figure_writer)
     doc = finite_or_none(doc)
     text_json = json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
     text_md = render_markdown(doc)

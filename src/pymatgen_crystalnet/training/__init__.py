@@ -6,7 +6,7 @@ Public names are loaded lazily (``TrainingConfig`` imports no torch).
   presets.
 - :class:`Trainer`, :func:`train` (``trainer.py``): the training loop (DDP-aware).
 - :class:`SyntheticCrystals` (``synthetic.py``): toy crystals for tests and smoke runs.
-- Validation scores come from :mod:`pymatgen_crystalnet.scoring.metrics` (the same
+- Validation scores come from :mod:`pymatgen_crystalnet.scoring.alignment` (the same
   implementation the evaluation uses).
 - ``checkpoint.py``: atomic, resumable snapshots; ``schedule.py``: SGDR learning rate;
   ``augment.py``: batch augmentations; ``distributed.py``: ``torchrun`` process groups.

@@ -53,7 +53,7 @@ from pymatgen_crystalnet.model.config import CrystalNetConfig
 from pymatgen_crystalnet.model.crystalnet import CrystalNet, grid_points
 from pymatgen_crystalnet.model.layers import set_batchnorm_sync
 from pymatgen_crystalnet.model.target import loss_terms
-from pymatgen_crystalnet.scoring.metrics import best_scores, rotation_scores
+from pymatgen_crystalnet.scoring.alignment import best_scores, rotation_scores
 from pymatgen_crystalnet.training.augment import add_noise_relu, shift_patterns
 from pymatgen_crystalnet.training.checkpoint import (
     CheckpointError,

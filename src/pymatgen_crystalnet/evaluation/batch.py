@@ -1,0 +1,218 @@
+"""One batch of selected crystals: their truth grids, the model's inputs and their scores so far.
+
+:func:`truth_grid` is the true density of one crystal on the n³ grid. A :class:`Batch` holds,
+for the crystals an evaluation scores together, what every scorer (:mod:`.scorers`) reads (the
+truth grids, the XRD and composition inputs, the control partners) and what they write (the
+scores per method, the forward verification); :meth:`Batch.crystal_rows` turns it into the
+report's per-crystal rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from pymatgen_crystalnet.evaluation.baselines import other_crystal_grid
+from pymatgen_crystalnet.evaluation.config import PAPER_TEST_SEEDS
+from pymatgen_crystalnet.scoring.density_metrics import METRICS
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import torch
+
+    from pymatgen_crystalnet.data.reader import ExportedDataset
+
+__all__ = ["Batch", "truth_grid"]
+
+
+def truth_grid(data: ExportedDataset, i: int, n: int) -> tuple[NDArray[np.float64], str]:
+    """The true density (e/Å³) of crystal ``i`` on the n³ grid and where it comes from.
+
+    IAM crystals: the exact IAM density with the export's B. DFT crystals: the stored grid,
+    trilinearly interpolated (periodic) when it has another size than n.
+    """
+    if str(data.density_source[i]) == "dft":
+        stored = data.grid(i)
+        if stored is None:
+            raise ValueError(f"{data.material_id[i]} has a DFT density source but the export stores no grid.")
+        if stored.shape == (n, n, n):
+            return np.asarray(stored, dtype=np.float64), "dft"
+        return other_crystal_grid(stored, n), f"dft (interpolated {stored.shape[0]}³ → {n}³)"
+    return data.iam_grid(i, n), "iam"
+
+
+@dataclass
+class Batch:
+    """The selected crystals of one batch.
+
+    Attributes
+    ----------
+    data
+        The export.
+    rows
+        Export indices of the crystals, ``(B,)``.
+    truth
+        Their true densities, ``(B, n, n, n)`` float64 on the evaluation's device.
+    sources
+        Where each truth comes from (``iam``, ``dft``, …).
+    partners
+        Export index of each crystal's control partner (−1: none), or None when no method
+        needs partners.
+    seed
+        The evaluation's seed (the ``drop_element`` draws of the composition inputs).
+    scores
+        ``[{method: {score: value}}]`` per crystal, filled by the scorers.
+    verification
+        Forward verification per crystal (None where not run).
+    """
+
+    data: ExportedDataset
+    rows: NDArray[np.int64]
+    truth: torch.Tensor
+    sources: list[str]
+    partners: NDArray[np.int64] | None
+    seed: int
+    scores: list[dict[str, dict[str, float]]] = field(default_factory=list)
+    verification: list[dict[str, Any] | None] = field(default_factory=list)
+    _composition: dict[str, torch.Tensor] = field(default_factory=dict, init=False, repr=False)
+    _patterns: torch.Tensor | None = field(default=None, init=False, repr=False)
+
+    @classmethod
+    def load(
+        cls,
+        data: ExportedDataset,
+        rows: NDArray[np.int64],
+        n: int,
+        device: torch.device,
+        partners: NDArray[np.int64] | None,
+        seed: int,
+    ) -> Batch:
+        """Compute the truth grids of ``rows`` and put them on ``device``.
+
+        Parameters
+        ----------
+        data
+            The export.
+        rows
+            Export indices of the crystals.
+        n
+            Grid points per cell axis.
+        device
+            Where the tensors live.
+        partners
+            Export index of each crystal's partner (−1: none), or None.
+        seed
+            The evaluation's seed.
+        """
+        import torch
+
+        truths, sources = zip(*(truth_grid(data, int(i), n) for i in rows))
+        return cls(
+            data=data,
+            rows=rows,
+            truth=torch.from_numpy(np.stack(truths)).to(device),
+            sources=list(sources),
+            partners=partners,
+            seed=seed,
+            scores=[{} for _ in rows],
+            verification=[None] * rows.size,
+        )
+
+    @property
+    def size(self) -> int:
+        """Number of crystals."""
+        return int(self.rows.size)
+
+    @property
+    def device(self) -> torch.device:
+        """The device of the tensors."""
+        return self.truth.device
+
+    @property
+    def paired(self) -> NDArray[np.int64]:
+        """Positions (in the batch) of the crystals that have a control partner."""
+        if self.partners is None:
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(self.partners >= 0)
+
+    @property
+    def partner_rows(self) -> NDArray[np.int64]:
+        """Export indices of the partners of the :attr:`paired` crystals."""
+        if self.partners is None:
+            return np.zeros(0, dtype=np.int64)
+        return self.partners[self.paired]
+
+    def patterns_of(self, rows: NDArray[np.int64]) -> torch.Tensor:
+        """The XRD input vectors of export rows ``rows`` (float32, on the device)."""
+        import torch
+
+        return torch.from_numpy(self.data.xrd[rows].astype(np.float32)).to(self.device)
+
+    @property
+    def patterns(self) -> torch.Tensor:
+        """The crystals' own XRD input vectors, ``(B, 1024)``."""
+        if self._patterns is None:
+            self._patterns = self.patterns_of(self.rows)
+        return self._patterns
+
+    def composition(self, mode: str) -> torch.Tensor:
+        """The crystals' composition inputs in composition ``mode`` (seeded per crystal), ``(B, 118)``.
+
+        ``drop_element`` draws from ``numpy.random.default_rng([seed, row])``, so a crystal's
+        input does not depend on the batch it is in.
+        """
+        if mode not in self._composition:
+            import torch
+
+            from pymatgen_crystalnet.data.reader import apply_composition_mode
+
+            vecs = [
+                apply_composition_mode(
+                    self.data.composition[i],  # type: ignore[arg-type]
+                    mode,
+                    np.random.default_rng([self.seed, int(i)]),
+                )
+                for i in self.rows
+            ]
+            self._composition[mode] = torch.from_numpy(np.stack(vecs).astype(np.float32)).to(self.device)
+        return self._composition[mode]
+
+    def put(self, method: str, values: dict[str, torch.Tensor], where: Iterable[int] | None = None) -> None:
+        """Record ``values`` (``{score: (len(where),)}``) as ``method`` of the crystals ``where``.
+
+        ``where`` are positions in the batch (default: every crystal, in order).
+        """
+        for j, b in enumerate(range(self.size) if where is None else where):
+            self.scores[b][method] = {k: float(values[k][j]) for k in METRICS}
+
+    def crystal_rows(self, seeds: NDArray[np.str_] | None) -> list[dict[str, Any]]:
+        """The report's per-crystal rows of this batch (``seeds``: every crystal's ``seed_split``)."""
+        data = self.data
+        out = []
+        for b, i in enumerate(self.rows):
+            seed_split = str(seeds[i]) if seeds is not None and seeds[i] else None
+            out.append(
+                {
+                    "material_id": str(data.material_id[i]),
+                    "formula": str(data.formula[i]),
+                    "crystal_system": str(data.crystal_system[i]),
+                    "spacegroup_number": int(data.spacegroup_number[i]),
+                    "split": str(data.split[i]),
+                    "seed_split": seed_split,
+                    "paper_test": seed_split in PAPER_TEST_SEEDS,
+                    "n_atoms": int(data.atom_offsets[i + 1] - data.atom_offsets[i]),
+                    "truth": self.sources[b],
+                    "control_partner": (
+                        str(data.material_id[self.partners[b]])
+                        if self.partners is not None and self.partners[b] >= 0
+                        else None
+                    ),
+                    "scores": self.scores[b],
+                    "verification": self.verification[b],
+                }
+            )
+        return out

@@ -1,0 +1,58 @@
+"""EvaluationConfig: validation and ``key=value`` settings read by each field's type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from pymatgen_crystalnet.evaluation.config import EvaluationConfig, parse_settings
+
+
+def test_with_settings_reads_each_field_by_its_type():
+    base = EvaluationConfig()
+    items = ["grid=24", "ablations=false", "translation=Yes", "limit=7", "crystal_systems=Cubic, trigonal"]
+    config = base.with_settings([*items, "max_elements=none", "split=all", " seed = 3"])
+    assert (config.grid, config.ablations, config.translation, config.limit) == (24, False, True, 7)
+    assert config.crystal_systems == ["cubic", "trigonal"] and config.max_elements is None
+    assert config.split == "all" and config.seed == 3
+    assert base == EvaluationConfig()  # a copy: the original is unchanged
+    assert base.with_settings([]) == base
+    assert base.with_settings(["limit=5", "limit=none"]).limit is None  # the last one wins
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ("unknown=1", "Unknown setting 'unknown'; valid keys: split, grid, samples, ablation_samples"),
+        ("grid", "KEY=VALUE"),
+        ("=3", "KEY=VALUE"),
+        ("grid=ten", "grid takes an integer, got 'ten'"),
+        ("grid=none", "grid takes an integer"),  # grid may not be None
+        ("control=maybe", "control takes true or false"),
+        ("samples=0", "samples must be at least 1"),
+        ("split=testing", "Unknown split"),
+    ],
+)
+def test_with_settings_refuses_what_it_cannot_read(item, message):
+    with pytest.raises(ValueError, match=message):
+        EvaluationConfig().with_settings([item])
+
+
+def test_parse_settings_serves_any_dataclass():
+    @dataclass
+    class Other:
+        rate: float = 0.1
+        sizes: tuple[int, ...] = (1,)
+        name: str | None = None
+
+    assert parse_settings(Other, ["rate=2.5e-3", "sizes=3, 4", "name=x"]) == {
+        "rate": 0.0025,
+        "sizes": (3, 4),
+        "name": "x",
+    }
+    assert parse_settings(Other, ["name=None"]) == {"name": None}
+    with pytest.raises(ValueError, match="rate takes a number"):
+        parse_settings(Other, ["rate=fast"])
+    with pytest.raises(ValueError, match="valid keys: rate, sizes, name"):
+        parse_settings(Other, ["size=3"])

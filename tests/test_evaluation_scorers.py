@@ -1,0 +1,105 @@
+"""One batch of crystals and the scorers of each method family."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from pymatgen_crystalnet.evaluation.batch import Batch, truth_grid
+from pymatgen_crystalnet.evaluation.config import EvaluationConfig
+from pymatgen_crystalnet.evaluation.protocol import evaluate
+from pymatgen_crystalnet.evaluation.scorers import (
+    AblationScorer,
+    BaselineScorer,
+    ControlScorer,
+    ModelScorer,
+    Sampler,
+    make_scorers,
+)
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: small batched ops on a busy 2-core machine are faster and steadier."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_batch_holds_truth_inputs_and_partners(eval_data):
+    rows = np.array([0, 3, 5])
+    batch = Batch.load(eval_data, rows, 8, CPU, np.array([4, -1, 0]), seed=7)
+    assert batch.size == 3 and batch.truth.shape == (3, 8, 8, 8) and batch.truth.dtype == torch.float64
+    np.testing.assert_allclose(batch.truth[1].numpy(), truth_grid(eval_data, 3, 8)[0])
+    assert batch.paired.tolist() == [0, 2] and batch.partner_rows.tolist() == [4, 0]
+    assert batch.patterns.shape == (3, eval_data.xrd.shape[1])
+    own = torch.from_numpy(eval_data.xrd[4]).float()
+    torch.testing.assert_close(batch.patterns_of(np.array([4]))[0], own)
+    # a crystal's composition input does not depend on the batch it is in
+    alone = Batch.load(eval_data, np.array([5]), 8, CPU, None, seed=7)
+    for mode in ("full", "drop_element", "none"):
+        assert torch.equal(batch.composition(mode)[2], alone.composition(mode)[0])
+    assert alone.paired.size == 0 and alone.partner_rows.size == 0
+    # put records floats for the crystals named
+    batch.put("flat", {k: torch.tensor([1.0, 2.0]) for k in ("ssim", "psnr", "cc", "nmae")}, [0, 2])
+    assert batch.scores[0]["flat"]["cc"] == 1.0 and batch.scores[2]["flat"]["nmae"] == 2.0
+    assert "flat" not in batch.scores[1]
+    rows_out = batch.crystal_rows(None)
+    assert [r["control_partner"] for r in rows_out] == [str(eval_data.material_id[4]), None,
+                                                          str(eval_data.material_id[0])]  # fmt: skip
+
+
+def test_baseline_scorer_scores_every_crystal_flat_and_the_paired_ones_against_their_partner(eval_data):
+    batch = Batch.load(eval_data, np.array([0, 1, 2]), 8, CPU, np.array([2, -1, 0]), seed=0)
+    BaselineScorer(EvaluationConfig(grid=8, translation=True)).score(batch)
+    assert all(s["flat"]["cc"] == 0.0 for s in batch.scores)
+    assert [("other_crystal" in s, "other_crystal_translation" in s) for s in batch.scores] == [
+        (True, True),
+        (False, False),
+        (True, True),
+    ]
+    # crystals 0 and 2 are each other's partner: the same pair of grids, scored both ways round
+    a, b = batch.scores[0]["other_crystal"], batch.scores[2]["other_crystal"]
+    assert a["cc"] == pytest.approx(b["cc"], abs=1e-12)
+
+
+def test_sampler_draws_one_seeded_stream_per_family(eval_data, tiny_crystalnet):
+    model = tiny_crystalnet(seed=3).eval()
+    batch = Batch.load(eval_data, np.array([0, 1]), 8, CPU, None, seed=0)
+    x, c = batch.patterns, batch.composition("full")
+    one, two = Sampler(model, 8, 5, CPU), Sampler(model, 8, 5, CPU)
+    first = one.sample(x, c, 2, "model")
+    assert first.shape == (2, 2, 8, 8, 8)
+    assert torch.equal(first, two.sample(x, c, 2, "model"))  # same seed, same draws
+    assert not torch.equal(one.sample(x, c, 2, "model"), first)  # the stream moves on
+    assert not torch.equal(two.sample(x, c, 2, "control"), first)  # another family, another stream
+    assert torch.equal(one.means(x, c), one.means(x, c))  # the latent means: deterministic
+
+
+def test_make_scorers_follows_the_config(tiny_crystalnet):
+    sampler = Sampler(tiny_crystalnet(seed=0), 8, 0, CPU)
+    kinds = [type(s) for s in make_scorers(EvaluationConfig(grid=8), sampler, "full")]
+    assert kinds == [ModelScorer, ControlScorer, BaselineScorer, AblationScorer]
+    lean = EvaluationConfig(grid=8, control=False, baselines=False, ablations=False)
+    assert [type(s) for s in make_scorers(lean, sampler, "full")] == [ModelScorer]
+    assert [type(s) for s in make_scorers(EvaluationConfig(grid=8), None, "full")] == [BaselineScorer]
+
+
+def test_a_family_scores_the_same_whichever_other_families_run(eval_data, tiny_crystalnet):
+    """Each family draws from its own generator: switching ablations and baselines off changes nothing."""
+    model = tiny_crystalnet(seed=2)
+    base = {"grid": 8, "samples": 2, "limit": 4, "batch_size": 2, "translation": False, "verification": False}
+    full = evaluate(model, eval_data, EvaluationConfig(ablation_samples=2, **base), progress=False)
+    lean = evaluate(
+        model, eval_data, EvaluationConfig(ablations=False, baselines=False, **base), progress=False
+    )
+    for a, b in zip(full.crystals, lean.crystals):
+        assert "ablation:full" in a["scores"] and "ablation:full" not in b["scores"]
+        for method in ("model", "strict", "control"):
+            if method in a["scores"]:
+                assert a["scores"][method] == b["scores"][method], method
+    assert any("control" in row["scores"] for row in full.crystals)
