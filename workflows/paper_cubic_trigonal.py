@@ -23,8 +23,8 @@ import argparse
 import logging
 
 from pymatgen_crystalnet.data.config import BuildConfig
+from pymatgen_crystalnet.workflows import BuildDatasetMaker, EvaluateMaker, SolveMaker, TrainMaker
 from pymatgen_crystalnet.workflows.flows import PipelineMaker, SolveVerifyMaker, TrainEvaluateMaker
-from pymatgen_crystalnet.workflows.jobs import BuildDatasetMaker, EvaluateMaker, SolveMaker, TrainMaker
 
 logger = logging.getLogger("paper_cubic_trigonal")
 

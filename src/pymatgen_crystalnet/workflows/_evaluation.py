@@ -1,4 +1,4 @@
-"""Adapter between :class:`~.jobs.EvaluateMaker` and :mod:`pymatgen_crystalnet.evaluation`.
+"""Adapter between :class:`~.evaluation_jobs.EvaluateMaker` and :mod:`pymatgen_crystalnet.evaluation`.
 
 The evaluation protocol (:func:`pymatgen_crystalnet.evaluation.protocol.evaluate`) and its
 report (:func:`pymatgen_crystalnet.evaluation.report.write_report`) do the work; this module

@@ -9,9 +9,9 @@
     report = run_workflow_locally(flow, "runs/tiny")     # embedded on-disk JobStore
     print(report.table())
 
-:class:`TrainEvaluateMaker` chains :class:`~.jobs.BuildDatasetMaker`,
-:class:`~.jobs.TrainMaker` and :class:`~.jobs.EvaluateMaker`; :class:`SolveVerifyMaker`
-runs :class:`~.jobs.SolveMaker` and fans out one :class:`~.jobs.VerifyMaker` job per
+:class:`TrainEvaluateMaker` chains :class:`~.dataset_jobs.BuildDatasetMaker`,
+:class:`~.training_jobs.TrainMaker` and :class:`~.evaluation_jobs.EvaluateMaker`; :class:`SolveVerifyMaker`
+runs :class:`~.solving_jobs.SolveMaker` and fans out one :class:`~.solving_jobs.VerifyMaker` job per
 candidate (when the flow is built, or at run time with ``Response(replace=…)``), followed by
 a ranking job;
 :class:`PipelineMaker` joins both, solving the pattern of one test crystal of the new dataset
@@ -27,17 +27,16 @@ from typing import Any, Literal
 from jobflow import Flow, Maker
 
 from pymatgen_crystalnet.data.config import BuildConfig, SplitConfig
-from pymatgen_crystalnet.workflows.jobs import (
-    BuildDatasetMaker,
-    EvaluateMaker,
+from pymatgen_crystalnet.workflows.dataset_jobs import BuildDatasetMaker, pick_pattern
+from pymatgen_crystalnet.workflows.evaluation_jobs import EvaluateMaker
+from pymatgen_crystalnet.workflows.schemas import DatasetDocument
+from pymatgen_crystalnet.workflows.solving_jobs import (
     SolveMaker,
-    TrainMaker,
     VerifyMaker,
-    pick_pattern,
     rank_candidates,
     verify_candidates,
 )
-from pymatgen_crystalnet.workflows.schemas import DatasetDocument
+from pymatgen_crystalnet.workflows.training_jobs import TrainMaker
 
 __all__ = ["PipelineMaker", "SolveVerifyMaker", "TrainEvaluateMaker"]
 
@@ -119,7 +118,7 @@ class SolveVerifyMaker(Maker):
         ``"static"``: the ``n_candidates`` verification jobs are made with the flow and read
         the candidates through references to the solve job's output (works on every
         manager; nothing large in a job description). ``"dynamic"``: one job
-        (:func:`~.jobs.verify_candidates`) replaces itself at run time by a verification job
+        (:func:`~.solving_jobs.verify_candidates`) replaces itself at run time by a verification job
         per candidate the solver returned (``Response(replace=…)``), carrying the candidates'
         values.
     """
@@ -140,7 +139,7 @@ class SolveVerifyMaker(Maker):
         composition: str | None = None,
         lattice: Any = None,
     ) -> Flow:
-        """The flow for one pattern (arguments as :meth:`~.jobs.SolveMaker.make`).
+        """The flow for one pattern (arguments as :meth:`~.solving_jobs.SolveMaker.make`).
 
         Returns
         -------

@@ -32,7 +32,7 @@ from typing import Any
 
 from jobflow import Flow, Job, JobStore
 
-from pymatgen_crystalnet.workflows.jobs import DATA_STORE
+from pymatgen_crystalnet.workflows.job_decorator import DATA_STORE
 from pymatgen_crystalnet.workflows.schemas import JobRecord, WorkflowReport
 
 __all__ = ["describe_store", "job_store", "report_from_store", "run_workflow_locally"]
