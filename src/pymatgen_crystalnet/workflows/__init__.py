@@ -2,7 +2,9 @@
 
 Modules (import them explicitly; importing this package loads neither jobflow nor torch):
 
-- :mod:`.schemas`: the pydantic output documents, with provenance.
+- :mod:`.schemas`: the pydantic output documents, with provenance (defined in
+  :mod:`.provenance`, :mod:`.density_grid`, :mod:`.training_documents`,
+  :mod:`.solving_documents`, :mod:`.workflow_report`).
 - :mod:`.job_decorator`: the job decorator :func:`~.job_decorator.crystalnet_job` and
   :func:`~.job_decorator.set_category` (FireWorks categories).
 - :mod:`.dataset_jobs`: ``BuildDatasetMaker`` and ``pick_pattern``.

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from jobflow import Flow, Job, JobStore
 
 from pymatgen_crystalnet.workflows.run import describe_store, error_line, job_store
-from pymatgen_crystalnet.workflows.schemas import JobRecord, WorkflowReport
+from pymatgen_crystalnet.workflows.workflow_report import JobRecord, WorkflowReport
 
 if TYPE_CHECKING:
     from fireworks import LaunchPad, Workflow

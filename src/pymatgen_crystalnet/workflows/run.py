@@ -16,7 +16,7 @@ a directory (default)
     (no 16 MB document limit). What a cluster uses.
 
 :func:`run_workflow_locally` runs a flow with jobflow's ``run_locally`` (each job in its own
-folder) and returns a :class:`~.schemas.WorkflowReport`: every job, completed, failed (with
+folder) and returns a :class:`~.workflow_report.WorkflowReport`: every job, completed, failed (with
 its error and traceback) or not run, also written to ``report.json``.
 """
 
@@ -33,7 +33,7 @@ from typing import Any
 from jobflow import Flow, Job, JobStore
 
 from pymatgen_crystalnet.workflows.job_decorator import DATA_STORE
-from pymatgen_crystalnet.workflows.schemas import JobRecord, WorkflowReport
+from pymatgen_crystalnet.workflows.workflow_report import JobRecord, WorkflowReport
 
 __all__ = ["describe_store", "job_store", "report_from_store", "run_workflow_locally"]
 
