@@ -26,6 +26,7 @@ def _legacy_flow():
 def test_flow_stored_before_the_split_decodes_to_the_current_classes():
     from monty.json import MontyEncoder
 
+    from pymatgen_crystalnet.evaluation.config import EvaluationConfig
     from pymatgen_crystalnet.workflows import (
         BuildDatasetMaker,
         EvaluateMaker,
@@ -52,6 +53,9 @@ def test_flow_stored_before_the_split_decodes_to_the_current_classes():
                        "verify candidates": verify_candidates}.items():  # fmt: skip
         assert jobs[name].function is func, name
     assert jobs["train"].maker.training_config.epochs == 1
+    # the old EvaluateMaker(split, options) became a typed EvaluationConfig
+    old = EvaluationConfig(split="test", samples=2, ablation_samples=1, grid=16, limit=8, batch_size=4)
+    assert jobs["evaluate"].maker.config == old
     # written again, the flow names the new modules only
     again = json.dumps(flow, cls=MontyEncoder)
     assert "workflows.jobs" not in again and "workflows.solving_jobs" in again

@@ -13,9 +13,10 @@ from typing import Any
 
 from jobflow import Maker
 
-from pymatgen_crystalnet.hashing import sha256_file
+from pymatgen_crystalnet.devices import resolve_device
+from pymatgen_crystalnet.evaluation.config import EvaluationConfig
 from pymatgen_crystalnet.workflows.job_decorator import GPU_CATEGORY, crystalnet_job
-from pymatgen_crystalnet.workflows.job_inputs import checked_export, weights_folder
+from pymatgen_crystalnet.workflows.job_inputs import checked_export, checked_weights
 from pymatgen_crystalnet.workflows.schemas import (
     DatasetDocument,
     EvaluationDocument,
@@ -34,45 +35,66 @@ class EvaluateMaker(Maker):
     ----------
     name
         Job name.
-    split
-        Split of the export to score.
-    options
-        Fields of :class:`pymatgen_crystalnet.evaluation.protocol.EvaluationConfig` other than
-        ``split`` (``grid``, ``samples``, ``ablations``, ``control``, ``limit``, …).
+    config
+        What to evaluate and how: the split, grid, samples, which methods, limits, seed
+        (:class:`~pymatgen_crystalnet.evaluation.config.EvaluationConfig`, whose defaults are
+        the paper's protocol on the test split).
     device
-        Torch device (``None``: CUDA when available).
+        Torch device: ``"auto"`` (or None: CUDA when available, else the CPU), ``"cpu"``,
+        ``"cuda"``, ``"cuda:1"``, … Resolved when the job runs; a device absent on the machine
+        running it is an error.
     write_report
         Also write the report files (markdown and JSON) into the job's folder.
+
+    Raises
+    ------
+    TypeError
+        If ``config`` is neither an ``EvaluationConfig`` nor a mapping of its fields.
     """
 
     name: str = "evaluate"
-    split: str = "test"
-    options: dict[str, Any] = field(default_factory=dict)
-    device: str | None = None
+    config: EvaluationConfig = field(default_factory=EvaluationConfig)
+    device: str | None = "auto"
     write_report: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.config, dict):  # a config written by hand, without "@module"
+            self.config = EvaluationConfig.from_dict(self.config)
+        if not isinstance(self.config, EvaluationConfig):
+            raise TypeError(
+                f"EvaluateMaker.config must be an EvaluationConfig (or a dict of its fields), "
+                f"got {type(self.config).__name__}."
+            )
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> EvaluateMaker:
+        """Rebuild from ``as_dict()``; also reads the ``split`` + ``options`` form written before
+        ``EvaluateMaker`` took an :class:`EvaluationConfig` (flows stored on a LaunchPad).
+        """
+        d = dict(d)
+        if "options" in d or "split" in d:
+            options = dict(d.pop("options", None) or {})
+            d["config"] = EvaluationConfig(split=d.pop("split", "test"), **options)
+        return super().from_dict(d)
 
     @crystalnet_job(EvaluationDocument, category=GPU_CATEGORY)
     def make(self, training: TrainingRunDocument | str, dataset: DatasetDocument | str) -> EvaluationDocument:
-        """Score the model of ``training`` on the ``split`` crystals of ``dataset``."""
+        """Score the model of ``training`` on the ``config.split`` crystals of ``dataset``."""
         from pymatgen_crystalnet.workflows._evaluation import run_evaluation
 
         t0 = time.perf_counter()
-
-        folder, expected = weights_folder(training)
+        device = resolve_device(self.device)
+        folder, weights_sha = checked_weights(training)
         export, digest = checked_export(dataset)
-        weights_sha = sha256_file(folder / "model.safetensors")
-        if expected is not None and weights_sha != expected:
-            raise ValueError(f"The weights in {folder} changed since training.")
         result = run_evaluation(
             folder,
             export,
-            split=self.split,
-            options=self.options,
-            device=self.device,
+            self.config,
+            device=str(device),
             report_dir=Path.cwd() / "evaluation" if self.write_report else None,
         )
         return EvaluationDocument(
-            split=self.split,
+            split=self.config.split,
             n_crystals=result["n_crystals"],
             checkpoint_dir=str(folder),
             weights_sha256=weights_sha,

@@ -27,6 +27,7 @@ from typing import Any, Literal
 from jobflow import Flow, Maker
 
 from pymatgen_crystalnet.data.config import BuildConfig, SplitConfig
+from pymatgen_crystalnet.evaluation.config import EvaluationConfig
 from pymatgen_crystalnet.workflows.dataset_jobs import BuildDatasetMaker, pick_pattern
 from pymatgen_crystalnet.workflows.evaluation_jobs import EvaluateMaker
 from pymatgen_crystalnet.workflows.schemas import DatasetDocument
@@ -38,9 +39,16 @@ from pymatgen_crystalnet.workflows.solving_jobs import (
 )
 from pymatgen_crystalnet.workflows.training_jobs import TrainMaker
 
-__all__ = ["PipelineMaker", "SolveVerifyMaker", "TrainEvaluateMaker"]
+__all__ = ["PipelineMaker", "SolveVerifyMaker", "TrainEvaluateMaker", "tiny_evaluation"]
 
 logger = logging.getLogger(__name__)
+
+
+def tiny_evaluation() -> EvaluationConfig:
+    """The light evaluation of :meth:`PipelineMaker.tiny`: the test split, 2 samples (1 per
+    ablation) on the 16³ grid, at most 8 crystals, 4 at a time; every method of the protocol.
+    """
+    return EvaluationConfig(samples=2, ablation_samples=1, grid=16, limit=8, batch_size=4)
 
 
 @dataclass
@@ -216,7 +224,7 @@ class PipelineMaker(Maker):
         workers: int = 1,
         threads: int | None = 2,
         evaluate: bool = True,
-        evaluate_options: dict[str, Any] | None = None,
+        evaluation: EvaluationConfig | None = None,
         n_candidates: int = 3,
         grid: int = 24,
         seed: int = 0,
@@ -240,9 +248,9 @@ class PipelineMaker(Maker):
             CPU threads for training.
         evaluate
             Include the evaluation job.
-        evaluate_options
-            Fields of ``EvaluationConfig`` over a light default (2 samples, 16³ grid, at most
-            8 crystals).
+        evaluation
+            The evaluation's settings; default :func:`tiny_evaluation` (2 samples, 16³ grid, at
+            most 8 test crystals).
         n_candidates, grid, seed
             Solver settings.
         """
@@ -259,9 +267,7 @@ class PipelineMaker(Maker):
                       "n_strata": 6, "seed": seed},
             threads=threads,
         )  # fmt: skip
-        options = {"samples": 2, "ablation_samples": 1, "grid": 16, "limit": 8, "batch_size": 4}
-        options.update(evaluate_options or {})
-        evaluator = EvaluateMaker(options=options) if evaluate else None
+        evaluator = EvaluateMaker(config=evaluation or tiny_evaluation()) if evaluate else None
         return cls(
             name="crystalnet tiny pipeline",
             train_evaluate=TrainEvaluateMaker(build_maker=build, train_maker=train, evaluate_maker=evaluator),

@@ -15,7 +15,7 @@ from pathlib import Path
 from pymatgen_crystalnet.hashing import sha256_file
 from pymatgen_crystalnet.workflows.schemas import DatasetDocument, TrainingRunDocument
 
-__all__ = ["checked_export", "weights_folder"]
+__all__ = ["checked_export", "checked_weights"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def checked_export(dataset: DatasetDocument | str | os.PathLike) -> tuple[Path, 
     return path, sha256_file(path)
 
 
-def weights_folder(model: TrainingRunDocument | str | None) -> tuple[Path, str | None]:
+def _weights_folder(model: TrainingRunDocument | str | None) -> tuple[Path, str | None]:
     """A local weights folder for ``model`` and its expected SHA-256 (None: bundled/unchecked)."""
     if model is None:
         from pymatgen_crystalnet.model.pretrained import pretrained_path
@@ -61,3 +61,36 @@ def weights_folder(model: TrainingRunDocument | str | None) -> tuple[Path, str |
             "(TrainMaker.store_weights); use a shared file system."
         )
     return Path(model).expanduser().resolve(), None
+
+
+def checked_weights(model: TrainingRunDocument | str | None) -> tuple[Path, str]:
+    """A local weights folder for ``model`` and the SHA-256 of its weights file.
+
+    Parameters
+    ----------
+    model
+        A :class:`~.schemas.TrainingRunDocument` (its ``checkpoint_dir``, or the weights it
+        carries when that folder is not on this machine), a weights folder, or None for the
+        bundled model.
+
+    Returns
+    -------
+    tuple
+        The folder (``model.safetensors`` + ``config.json``) and the SHA-256 of
+        ``model.safetensors``.
+
+    Raises
+    ------
+    ValueError
+        If the weights of a training document changed since training (their SHA-256 differs
+        from the one it recorded).
+    FileNotFoundError
+        If the weights are neither on this machine nor carried by the document.
+    """
+    folder, expected = _weights_folder(model)
+    digest = sha256_file(folder / "model.safetensors")
+    if expected is not None and digest != expected:
+        raise ValueError(
+            f"The weights in {folder} changed since training (SHA-256 {digest[:12]}… != {expected[:12]}…)."
+        )
+    return folder, digest

@@ -11,11 +11,11 @@ from typing import Any
 
 from jobflow import Flow, Maker, Response
 
-from pymatgen_crystalnet.hashing import sha256_file
+from pymatgen_crystalnet.devices import resolve_device
 from pymatgen_crystalnet.physics.cells import grid_electrons
 from pymatgen_crystalnet.scoring.verification import agreement_key
 from pymatgen_crystalnet.workflows.job_decorator import crystalnet_job
-from pymatgen_crystalnet.workflows.job_inputs import weights_folder
+from pymatgen_crystalnet.workflows.job_inputs import checked_weights
 from pymatgen_crystalnet.workflows.schemas import (
     CandidateDocument,
     DensityGrid,
@@ -30,18 +30,13 @@ from pymatgen_crystalnet.workflows.schemas import (
 __all__ = ["SolveMaker", "VerifyMaker", "rank_candidates", "verify_candidates"]
 
 
-def _load_solver(
-    model: TrainingRunDocument | str | None, device: str | None
-) -> tuple[Any, dict[str, Any]]:
+def _load_solver(model: TrainingRunDocument | str | None, device: str | None) -> tuple[Any, dict[str, Any]]:
+    """The solver of ``model`` on ``device`` (resolved here), and the model's identity."""
     from pymatgen_crystalnet.solver.solver import CrystalNetSolver
 
-    folder, expected = weights_folder(model)
-    digest = sha256_file(folder / "model.safetensors")
-    if expected is not None and digest != expected:
-        raise ValueError(
-            f"The weights in {folder} changed since training (SHA-256 {digest[:12]}… != {expected[:12]}…)."
-        )
-    solver = CrystalNetSolver.from_checkpoint(folder, device=device)
+    dev = resolve_device(device)
+    folder, digest = checked_weights(model)
+    solver = CrystalNetSolver.from_checkpoint(folder, device=str(dev))
     return solver, {"checkpoint_dir": str(folder), "weights_sha256": digest, "name": solver.name}
 
 
@@ -78,7 +73,9 @@ class SolveMaker(Maker):
     composition_mode
         Override the composition ablation mode the solver infers.
     device
-        Torch device (``None``: CUDA when available).
+        Torch device: ``"auto"`` (or None: CUDA when available, else the CPU), ``"cpu"``,
+        ``"cuda"``, ``"cuda:1"``, … Resolved when the job runs; a device absent on the machine
+        running it is an error.
     """
 
     name: str = "solve"
@@ -86,7 +83,7 @@ class SolveMaker(Maker):
     grid: int = 50
     seed: int | None = 0
     composition_mode: str | None = None
-    device: str | None = None
+    device: str | None = "auto"
 
     @crystalnet_job(SolveDocument)
     def make(

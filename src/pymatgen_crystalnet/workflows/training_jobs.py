@@ -18,10 +18,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from jobflow import Maker
 
+from pymatgen_crystalnet.devices import resolve_device
 from pymatgen_crystalnet.hashing import sha256_file
 from pymatgen_crystalnet.model.config import CrystalNetConfig
 from pymatgen_crystalnet.training.config import TrainingConfig
@@ -33,6 +34,9 @@ from pymatgen_crystalnet.workflows.schemas import (
     WeightsBlob,
     make_provenance,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["TrainMaker"]
 
@@ -60,7 +64,9 @@ class TrainMaker(Maker):
     network_config, training_config
         The model's and the training's settings (``from_preset`` builds both).
     device
-        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, …
+        Torch device: ``"auto"`` (or None: CUDA when available, else the CPU), ``"cpu"``,
+        ``"cuda"``, ``"cuda:1"``, … Resolved when the job runs; a device absent on the machine
+        running it is an error. Under ``torchrun`` each process takes the GPU of its local rank.
     launcher
         ``"single"``: train in the job's process. ``"torchrun"``: start
         ``nproc_per_node`` processes with ``torch.distributed.run`` (DDP, one GPU each; gloo
@@ -84,7 +90,7 @@ class TrainMaker(Maker):
     name: str = "train"
     network_config: CrystalNetConfig = field(default_factory=lambda: CrystalNetConfig.from_preset("small"))
     training_config: TrainingConfig = field(default_factory=lambda: TrainingConfig.from_preset("small"))
-    device: str = "auto"
+    device: str | None = "auto"
     launcher: Literal["single", "torchrun"] = "single"
     nproc_per_node: int | None = None
     threads: int | None = None
@@ -142,22 +148,23 @@ class TrainMaker(Maker):
             Run folder; default ``run/`` in the job's folder. Give a fixed one to let a
             rerun of the job resume.
         """
+        dev = resolve_device(self.device)
         export, digest = checked_export(dataset)
         out = _work_path(run_dir, "run")
         t0 = time.perf_counter()
         if self.launcher == "torchrun":
-            world, device, device_name = self._train_torchrun(export, out)
+            world, device, device_name = self._train_torchrun(export, out, dev)
         else:
-            world, device, device_name = self._train_single(export, out)
+            world, device, device_name = self._train_single(export, out, dev)
         wall = time.perf_counter() - t0
         return self._document(out, world, device, device_name, wall, export, digest, dataset)
 
     # -- the two launchers
-    def _train_single(self, export: Path, out: Path) -> tuple[int, str, str | None]:
+    def _train_single(self, export: Path, out: Path, dev: torch.device) -> tuple[int, str, str | None]:
         import torch
 
         from pymatgen_crystalnet.training.data import open_datasets
-        from pymatgen_crystalnet.training.distributed import DistEnv, resolve_device
+        from pymatgen_crystalnet.training.distributed import DistEnv
         from pymatgen_crystalnet.training.trainer import Trainer
 
         if self.threads:
@@ -165,7 +172,6 @@ class TrainMaker(Maker):
         train_set, val_set, description = open_datasets(
             str(export), self.network_config, self.training_config
         )
-        dev = resolve_device(self.device)
         trainer = Trainer(
             self.network_config,
             self.training_config,
@@ -181,13 +187,11 @@ class TrainMaker(Maker):
         name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else None
         return 1, dev.type, name
 
-    def _train_torchrun(self, export: Path, out: Path) -> tuple[int, str, str | None]:
+    def _train_torchrun(self, export: Path, out: Path, dev: torch.device) -> tuple[int, str, str | None]:
         import torch
 
         from pymatgen_crystalnet.atomic import atomic_write_json
-        from pymatgen_crystalnet.training.distributed import resolve_device
 
-        dev = resolve_device(self.device)
         nproc = self.nproc_per_node or max(1, torch.cuda.device_count() if dev.type == "cuda" else 1)
         out.mkdir(parents=True, exist_ok=True)
         config_file = out / "workflow_train_config.json"
@@ -198,7 +202,7 @@ class TrainMaker(Maker):
             sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
             "-m", "pymatgen_crystalnet.workflows.train_entry",
             "train", "--data", str(export), "--out", str(out), "--config", str(config_file),
-            "--device", self.device, "--no-progress",
+            "--device", self.device or "auto", "--no-progress",
         ]  # fmt: skip
         if self.resume:
             cmd.append("--resume")
