@@ -28,7 +28,7 @@ def tiny_pipeline(epochs: int = 2):
     from jobflow import Flow
 
     from pymatgen_crystalnet.workflows.flows import PipelineMaker, SolveVerifyMaker
-    from pymatgen_crystalnet.workflows.jobs import SolveMaker
+    from pymatgen_crystalnet.workflows.solving_jobs import SolveMaker
 
     tiny = PipelineMaker.tiny(epochs=epochs, limit=None, evaluate=HAS_PROTOCOL, threads=1)
     pipeline = tiny.make(str(CORPUS))

@@ -59,7 +59,8 @@ def test_makers_serialise_and_categories():
     from monty.json import MontyDecoder, MontyEncoder
 
     from pymatgen_crystalnet.workflows.flows import PipelineMaker
-    from pymatgen_crystalnet.workflows.jobs import GPU_CATEGORY, TrainMaker, set_category
+    from pymatgen_crystalnet.workflows.job_decorator import GPU_CATEGORY, set_category
+    from pymatgen_crystalnet.workflows.training_jobs import TrainMaker
 
     maker = PipelineMaker.tiny(epochs=2)
     again = MontyDecoder().decode(json.dumps(maker, cls=MontyEncoder))
@@ -80,9 +81,11 @@ def test_dynamic_fan_out(tmp_path):
     """SolveVerifyMaker(fan_out='dynamic'): one job replaces itself by a verification per candidate."""
     from jobflow import Flow
 
+    from pymatgen_crystalnet.workflows.dataset_jobs import BuildDatasetMaker, pick_pattern
     from pymatgen_crystalnet.workflows.flows import SolveVerifyMaker
-    from pymatgen_crystalnet.workflows.jobs import BuildDatasetMaker, SolveMaker, TrainMaker, pick_pattern
     from pymatgen_crystalnet.workflows.run import job_store, run_workflow_locally
+    from pymatgen_crystalnet.workflows.solving_jobs import SolveMaker
+    from pymatgen_crystalnet.workflows.training_jobs import TrainMaker
 
     build = BuildDatasetMaker(limit=None).make(str(CORPUS))
     training = {"batch_size": 4, "val_grid": 8, "n_strata": 4}
@@ -110,8 +113,9 @@ def test_train_under_torchrun(tmp_path):
     """TrainMaker(launcher='torchrun'): two DDP processes (gloo on CPU) through torch.distributed.run."""
     from jobflow import run_locally
 
-    from pymatgen_crystalnet.workflows.jobs import BuildDatasetMaker, TrainMaker
+    from pymatgen_crystalnet.workflows.dataset_jobs import BuildDatasetMaker
     from pymatgen_crystalnet.workflows.run import job_store
+    from pymatgen_crystalnet.workflows.training_jobs import TrainMaker
 
     store = job_store(tmp_path / "js")
     build = BuildDatasetMaker().make(str(CORPUS), export=str(tmp_path / "ct.npz"))

@@ -39,7 +39,8 @@ def test_local_rerun_of_train_job_resumes(local_run, tmp_path):
     """
     from jobflow import run_locally
 
-    from pymatgen_crystalnet.workflows.jobs import SolveMaker, TrainMaker
+    from pymatgen_crystalnet.workflows.solving_jobs import SolveMaker
+    from pymatgen_crystalnet.workflows.training_jobs import TrainMaker
 
     root, _ = local_run
     store = job_store(root / "jobstore")

@@ -6,7 +6,7 @@ Usage::
         --store mongodb://db-host:27017/crystalnet_outputs --run-dir /shared/runs/paper
     python workflows/paper_cubic_trigonal.py CORPUS --local runs/paper     # on this machine
 
-Settings of the paper (DESIGN §2): all cubic and trigonal crystals of the corpus (de-duplicated
+Settings of the paper: all cubic and trigonal crystals of the corpus (de-duplicated
 by reduced formula and space group, validation and test stable only), the ``paper`` model and
 training schedule (1500 epochs, batch 128, SGDR 100/200/400/800, best validation SSIM), and
 the full evaluation protocol on the test split (k = 5 samples on the 50³ grid, 24 rotations,
@@ -23,8 +23,9 @@ import argparse
 import logging
 
 from pymatgen_crystalnet.data.config import BuildConfig
+from pymatgen_crystalnet.evaluation.config import EvaluationConfig
+from pymatgen_crystalnet.workflows import BuildDatasetMaker, EvaluateMaker, SolveMaker, TrainMaker
 from pymatgen_crystalnet.workflows.flows import PipelineMaker, SolveVerifyMaker, TrainEvaluateMaker
-from pymatgen_crystalnet.workflows.jobs import BuildDatasetMaker, EvaluateMaker, SolveMaker, TrainMaker
 
 logger = logging.getLogger("paper_cubic_trigonal")
 
@@ -36,7 +37,8 @@ def paper_pipeline(gpus: int = 1, workers: int = 8) -> PipelineMaker:
     train = TrainMaker.from_preset(
         "paper", launcher="torchrun" if gpus > 1 else "single", nproc_per_node=gpus, device="auto"
     )
-    evaluate = EvaluateMaker(options={"grid": 50, "samples": 5, "ablation_samples": 3})
+    # EvaluationConfig's defaults are the paper's protocol: k = 5 samples on the 50³ grid, 3 per ablation
+    evaluate = EvaluateMaker(config=EvaluationConfig(split="test"))
     return PipelineMaker(
         name="crystalnet paper cubic+trigonal",
         train_evaluate=TrainEvaluateMaker(build_maker=build, train_maker=train, evaluate_maker=evaluate),

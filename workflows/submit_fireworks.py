@@ -24,7 +24,7 @@ import logging
 
 from pymatgen_crystalnet.workflows.fireworks import submit_flow
 from pymatgen_crystalnet.workflows.flows import PipelineMaker
-from pymatgen_crystalnet.workflows.jobs import set_category
+from pymatgen_crystalnet.workflows.job_decorator import set_category
 
 logger = logging.getLogger("submit_fireworks")
 

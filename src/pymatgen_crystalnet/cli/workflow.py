@@ -200,7 +200,7 @@ def submit(source: str, crystal_systems: tuple[str, ...], limit: int, epochs: in
             'FireWorks is not installed: pip install "pymatgen-crystalnet[fireworks]".'
         ) from None
     from pymatgen_crystalnet.workflows.fireworks import submit_flow
-    from pymatgen_crystalnet.workflows.jobs import set_category
+    from pymatgen_crystalnet.workflows.job_decorator import set_category
 
     maker = _maker(config_file, crystal_systems, limit, epochs, workers, threads, candidates, grid,
                    no_evaluate)

@@ -1,24 +1,27 @@
-"""Adapter between :class:`~.jobs.EvaluateMaker` and :mod:`pymatgen_crystalnet.evaluation`.
+"""Adapter between :class:`~.evaluation_jobs.EvaluateMaker` and :mod:`pymatgen_crystalnet.evaluation`.
 
 The evaluation protocol (:func:`pymatgen_crystalnet.evaluation.protocol.evaluate`) and its
-report (:func:`pymatgen_crystalnet.evaluation.report.write_report`) do the work; this module
-only loads the model and the export, and splits the result into the document's parts.
+report (:func:`pymatgen_crystalnet.evaluation.report.write_report`) do the work, with every
+setting read from one :class:`~pymatgen_crystalnet.evaluation.config.EvaluationConfig`; this
+module only loads the model and the export, and splits the result into the document's parts.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pymatgen_crystalnet.jsonsafe import finite_or_none
+
+if TYPE_CHECKING:
+    from pymatgen_crystalnet.evaluation.config import EvaluationConfig
 
 
 def run_evaluation(
     weights: Path,
     export: Path,
+    config: EvaluationConfig,
     *,
-    split: str,
-    options: dict[str, Any],
     device: str | None,
     report_dir: Path | None,
 ) -> dict[str, Any]:
@@ -30,12 +33,10 @@ def run_evaluation(
         A weights folder (``model.safetensors`` + ``config.json``).
     export
         The dataset export.
-    split
-        Split to evaluate.
-    options
-        Fields of ``EvaluationConfig`` other than ``split``.
+    config
+        The evaluation's settings (split, grid, samples, methods, limits, seed).
     device
-        Torch device (None: CUDA when available).
+        Torch device, already resolved (``pymatgen_crystalnet.devices.resolve_device``).
     report_dir
         Where to write ``evaluation.json`` and ``evaluation.md`` (None: nowhere).
 
@@ -46,15 +47,13 @@ def run_evaluation(
         document without the per-crystal rows), ``files``, ``per_crystal``.
     """
     from pymatgen_crystalnet.data.reader import load_export
-    from pymatgen_crystalnet.evaluation.protocol import EvaluationConfig, evaluate
+    from pymatgen_crystalnet.evaluation.protocol import evaluate
     from pymatgen_crystalnet.evaluation.report import write_report
+    from pymatgen_crystalnet.plotting import write_density_example
     from pymatgen_crystalnet.model.weights import load_model, read_weights_config
 
-    if "split" in options:
-        raise ValueError("Give the split as EvaluateMaker.split, not in its options.")
     model = load_model(weights, device="cpu")
     metadata = read_weights_config(weights).get("metadata", {})
-    config = EvaluationConfig(split=split, **options)
     result = evaluate(
         model,
         load_export(export),
@@ -67,7 +66,7 @@ def run_evaluation(
     files: list[str] = []
     if report_dir is not None:
         report_dir.mkdir(parents=True, exist_ok=True)
-        files = [str(p) for p in write_report(result, report_dir)]
+        files = [str(p) for p in write_report(result, report_dir, figure_writer=write_density_example)]
     doc = finite_or_none(result.as_dict())
     crystals = doc.pop("crystals")
     summary = doc.pop("summary")

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from jobflow import Flow, Job, JobStore
 
-from pymatgen_crystalnet.workflows.run import describe_store, error_line, job_store
-from pymatgen_crystalnet.workflows.schemas import JobRecord, WorkflowReport
+from pymatgen_crystalnet.workflows.run import checked_job_store, describe_store, error_line
+from pymatgen_crystalnet.workflows.workflow_report import JobRecord, WorkflowReport
 
 if TYPE_CHECKING:
     from fireworks import LaunchPad, Workflow
@@ -57,15 +57,18 @@ def flow_to_fireworks(flow: Flow | Job, store: JobStore | str | os.PathLike) -> 
     flow
         A flow or a job.
     store
-        A JobStore, or a location for :func:`~.run.job_store` (directory, ``json://DIR`` or
-        ``mongodb://…/DATABASE``) that every worker can reach.
+        A JobStore with a ``data`` additional store, or a location for :func:`~.run.job_store`
+        (directory, ``json://DIR`` or ``mongodb://…/DATABASE``) that every worker can reach.
+
+    Raises
+    ------
+    ValueError
+        If ``store`` is a JobStore without a ``data`` store (:func:`~.run.checked_job_store`).
     """
     _require_fireworks()
     from jobflow.managers.fireworks import flow_to_workflow
 
-    if not isinstance(store, JobStore):
-        store = job_store(store)
-    return flow_to_workflow(flow, store=store)
+    return flow_to_workflow(flow, store=checked_job_store(store))
 
 
 def submit_flow(

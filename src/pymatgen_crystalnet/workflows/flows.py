@@ -9,9 +9,9 @@
     report = run_workflow_locally(flow, "runs/tiny")     # embedded on-disk JobStore
     print(report.table())
 
-:class:`TrainEvaluateMaker` chains :class:`~.jobs.BuildDatasetMaker`,
-:class:`~.jobs.TrainMaker` and :class:`~.jobs.EvaluateMaker`; :class:`SolveVerifyMaker`
-runs :class:`~.jobs.SolveMaker` and fans out one :class:`~.jobs.VerifyMaker` job per
+:class:`TrainEvaluateMaker` chains :class:`~.dataset_jobs.BuildDatasetMaker`,
+:class:`~.training_jobs.TrainMaker` and :class:`~.evaluation_jobs.EvaluateMaker`; :class:`SolveVerifyMaker`
+runs :class:`~.solving_jobs.SolveMaker` and fans out one :class:`~.solving_jobs.VerifyMaker` job per
 candidate (when the flow is built, or at run time with ``Response(replace=…)``), followed by
 a ranking job;
 :class:`PipelineMaker` joins both, solving the pattern of one test crystal of the new dataset
@@ -27,21 +27,28 @@ from typing import Any, Literal
 from jobflow import Flow, Maker
 
 from pymatgen_crystalnet.data.config import BuildConfig, SplitConfig
-from pymatgen_crystalnet.workflows.jobs import (
-    BuildDatasetMaker,
-    EvaluateMaker,
+from pymatgen_crystalnet.evaluation.config import EvaluationConfig
+from pymatgen_crystalnet.workflows.dataset_jobs import BuildDatasetMaker, pick_pattern
+from pymatgen_crystalnet.workflows.evaluation_jobs import EvaluateMaker
+from pymatgen_crystalnet.workflows.schemas import DatasetDocument
+from pymatgen_crystalnet.workflows.solving_jobs import (
     SolveMaker,
-    TrainMaker,
     VerifyMaker,
-    pick_pattern,
     rank_candidates,
     verify_candidates,
 )
-from pymatgen_crystalnet.workflows.schemas import DatasetDocument
+from pymatgen_crystalnet.workflows.training_jobs import TrainMaker
 
-__all__ = ["PipelineMaker", "SolveVerifyMaker", "TrainEvaluateMaker"]
+__all__ = ["PipelineMaker", "SolveVerifyMaker", "TrainEvaluateMaker", "tiny_evaluation"]
 
 logger = logging.getLogger(__name__)
+
+
+def tiny_evaluation() -> EvaluationConfig:
+    """The light evaluation of :meth:`PipelineMaker.tiny`: the test split, 2 samples (1 per
+    ablation) on the 16³ grid, at most 8 crystals, 4 at a time; every method of the protocol.
+    """
+    return EvaluationConfig(samples=2, ablation_samples=1, grid=16, limit=8, batch_size=4)
 
 
 @dataclass
@@ -119,7 +126,7 @@ class SolveVerifyMaker(Maker):
         ``"static"``: the ``n_candidates`` verification jobs are made with the flow and read
         the candidates through references to the solve job's output (works on every
         manager; nothing large in a job description). ``"dynamic"``: one job
-        (:func:`~.jobs.verify_candidates`) replaces itself at run time by a verification job
+        (:func:`~.solving_jobs.verify_candidates`) replaces itself at run time by a verification job
         per candidate the solver returned (``Response(replace=…)``), carrying the candidates'
         values.
     """
@@ -140,7 +147,7 @@ class SolveVerifyMaker(Maker):
         composition: str | None = None,
         lattice: Any = None,
     ) -> Flow:
-        """The flow for one pattern (arguments as :meth:`~.jobs.SolveMaker.make`).
+        """The flow for one pattern (arguments as :meth:`~.solving_jobs.SolveMaker.make`).
 
         Returns
         -------
@@ -217,7 +224,7 @@ class PipelineMaker(Maker):
         workers: int = 1,
         threads: int | None = 2,
         evaluate: bool = True,
-        evaluate_options: dict[str, Any] | None = None,
+        evaluation: EvaluationConfig | None = None,
         n_candidates: int = 3,
         grid: int = 24,
         seed: int = 0,
@@ -241,9 +248,9 @@ class PipelineMaker(Maker):
             CPU threads for training.
         evaluate
             Include the evaluation job.
-        evaluate_options
-            Fields of ``EvaluationConfig`` over a light default (2 samples, 16³ grid, at most
-            8 crystals).
+        evaluation
+            The evaluation's settings; default :func:`tiny_evaluation` (2 samples, 16³ grid, at
+            most 8 test crystals).
         n_candidates, grid, seed
             Solver settings.
         """
@@ -260,9 +267,7 @@ class PipelineMaker(Maker):
                       "n_strata": 6, "seed": seed},
             threads=threads,
         )  # fmt: skip
-        options = {"samples": 2, "ablation_samples": 1, "grid": 16, "limit": 8, "batch_size": 4}
-        options.update(evaluate_options or {})
-        evaluator = EvaluateMaker(options=options) if evaluate else None
+        evaluator = EvaluateMaker(config=evaluation or tiny_evaluation()) if evaluate else None
         return cls(
             name="crystalnet tiny pipeline",
             train_evaluate=TrainEvaluateMaker(build_maker=build, train_maker=train, evaluate_maker=evaluator),

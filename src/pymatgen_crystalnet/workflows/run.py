@@ -16,7 +16,7 @@ a directory (default)
     (no 16 MB document limit). What a cluster uses.
 
 :func:`run_workflow_locally` runs a flow with jobflow's ``run_locally`` (each job in its own
-folder) and returns a :class:`~.schemas.WorkflowReport`: every job, completed, failed (with
+folder) and returns a :class:`~.workflow_report.WorkflowReport`: every job, completed, failed (with
 its error and traceback) or not run, also written to ``report.json``.
 """
 
@@ -32,10 +32,11 @@ from typing import Any
 
 from jobflow import Flow, Job, JobStore
 
-from pymatgen_crystalnet.workflows.jobs import DATA_STORE
-from pymatgen_crystalnet.workflows.schemas import JobRecord, WorkflowReport
+from pymatgen_crystalnet.workflows.job_decorator import DATA_STORE
+from pymatgen_crystalnet.workflows.schemas import LARGE_FIELDS
+from pymatgen_crystalnet.workflows.workflow_report import JobRecord, WorkflowReport
 
-__all__ = ["describe_store", "job_store", "report_from_store", "run_workflow_locally"]
+__all__ = ["checked_job_store", "describe_store", "job_store", "report_from_store", "run_workflow_locally"]
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +79,36 @@ def job_store(location: str | os.PathLike) -> JobStore:
         docs = get_store(loc, OUTPUTS, key="uuid")
         blobs = get_store(loc, BLOBS, key="blob_uuid")
     return JobStore(docs, additional_stores={DATA_STORE: blobs})
+
+
+def checked_job_store(store: JobStore | str | os.PathLike) -> JobStore:
+    """``store`` as a JobStore with the ``data`` store that the jobs of this package write to.
+
+    Parameters
+    ----------
+    store
+        A JobStore, or a location for :func:`job_store`.
+
+    Returns
+    -------
+    jobflow.JobStore
+
+    Raises
+    ------
+    ValueError
+        If ``store`` is a JobStore without a ``"data"`` additional store (``JobStore(MemoryStore())``,
+        say): every job of this package would run and then fail to store its output.
+    """
+    if not isinstance(store, JobStore):
+        return job_store(store)
+    if DATA_STORE not in (store.additional_stores or {}):
+        raise ValueError(
+            f"The JobStore has no {DATA_STORE!r} additional store, where the jobs of this package put "
+            f"their large fields ({', '.join(LARGE_FIELDS)}), so no job could store its output. Use "
+            "pymatgen_crystalnet.workflows.run.job_store(location), or give one: "
+            f"JobStore(docs, additional_stores={{{DATA_STORE!r}: MemoryStore()}})."
+        )
+    return store
 
 
 def describe_store(store: JobStore) -> str:
@@ -152,7 +183,7 @@ def report_from_store(
     store.connect()
     jobs = _flow_jobs(flow)
     uuids = {j.uuid for j in jobs}
-    flow_uuid = getattr(flow, "uuid", None)
+    flow_uuid = flow.uuid if isinstance(flow, Flow) else None  # a lone job is run inside a new flow
     records: list[JobRecord] = []
     seen: set[str] = set()
     criteria: dict[str, Any] = {"hosts": flow_uuid} if flow_uuid else {"uuid": {"$in": sorted(uuids)}}
@@ -220,7 +251,8 @@ def run_workflow_locally(
         Folder of the run: job folders go to ``root_dir/jobs/``, the default JobStore to
         ``root_dir/jobstore/``, the report to ``root_dir/report.json``.
     store
-        A JobStore or a location for :func:`job_store` (default ``root_dir/jobstore``).
+        A JobStore with a ``data`` additional store, or a location for :func:`job_store`
+        (default ``root_dir/jobstore``).
     log
         Let jobflow log each job's start and end.
 
@@ -229,15 +261,18 @@ def run_workflow_locally(
     WorkflowReport
         Failed jobs are reported with their error; they do not stop the flow's other
         branches (jobs that need a failed job's output are reported as ``"not run"``).
+
+    Raises
+    ------
+    ValueError
+        Before anything runs, if ``store`` is a JobStore without a ``data`` store
+        (:func:`checked_job_store`).
     """
     from jobflow import run_locally
 
     root = Path(root_dir).expanduser().resolve()
+    store = checked_job_store(root / "jobstore" if store is None else store)
     (root / "jobs").mkdir(parents=True, exist_ok=True)
-    if store is None:
-        store = job_store(root / "jobstore")
-    elif not isinstance(store, JobStore):
-        store = job_store(store)
     handler = _FailureLog()
     local_logger = logging.getLogger("jobflow.managers.local")
     old_level = local_logger.level
