@@ -114,7 +114,8 @@ def train(
 
     import torch
 
-    from pymatgen_crystalnet.model.config import CrystalNetConfig, apply_overrides
+    from pymatgen_crystalnet.configs import apply_values
+    from pymatgen_crystalnet.model.config import CrystalNetConfig
     from pymatgen_crystalnet.model.weights import WeightsError
     from pymatgen_crystalnet.training.config import TrainingConfig
     from pymatgen_crystalnet.training.data import open_datasets
@@ -136,8 +137,8 @@ def train(
         train_cfg = TrainingConfig.from_preset(name)
         if config_file is not None:
             doc = _read_config_file(config_file)
-            model_cfg = apply_overrides(model_cfg, doc["model"])
-            train_cfg = apply_overrides(train_cfg, doc["training"])
+            model_cfg = apply_values(model_cfg, doc["model"])
+            train_cfg = apply_values(train_cfg, doc["training"])
         if epochs is not None:
             train_cfg = dataclasses.replace(train_cfg, epochs=epochs)
         model_set, train_set = _split_overrides(
@@ -145,8 +146,8 @@ def train(
             {f.name for f in dataclasses.fields(CrystalNetConfig)},
             {f.name for f in dataclasses.fields(TrainingConfig)},
         )
-        model_cfg = apply_overrides(model_cfg, model_set)
-        train_cfg = apply_overrides(train_cfg, train_set)
+        model_cfg = apply_values(model_cfg, model_set)
+        train_cfg = apply_values(train_cfg, train_set)
         train_data, val_data, description = open_datasets(data, model_cfg, train_cfg)
     except (ValueError, TypeError, OSError, json.JSONDecodeError) as exc:
         raise click.ClickException(str(exc)) from None
