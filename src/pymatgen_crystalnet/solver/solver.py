@@ -159,11 +159,10 @@ class CrystalNetSolver:
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | None = None) -> CrystalNetSolver:
         """Load weights saved by ``save_model`` (a folder with model.safetensors + config.json)."""
-        from pymatgen_crystalnet.model.weights import load_model, read_weights_config
+        from pymatgen_crystalnet.model.weights import load_model_and_metadata
 
         folder = Path(path)
-        model = load_model(folder, device="cpu")
-        meta = read_weights_config(folder).get("metadata", {})
+        model, meta = load_model_and_metadata(folder, device="cpu")
         return cls(model, meta, name=folder.name, device=device)
 
     @classmethod
