@@ -77,6 +77,25 @@ def test_solve_command_refuses_without_lattice(tmp_path, checkpoint):
     assert ok.exit_code == 0, ok.output
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_solve_command_refuses_an_absent_device_cleanly(tmp_path, checkpoint, nacl):
+    pattern = tmp_path / "nacl.json"
+    pattern.write_text(xrd_pattern(nacl).to_json())
+    out = tmp_path / "out"
+    args = ["solve", str(pattern), "--checkpoint", str(checkpoint), "--device", "cuda", "-o", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "Error: Device 'cuda' was asked for, but CUDA is not available here" in result.output
+    assert "Traceback" not in result.output and not out.exists()
+
+
+def test_solve_command_refuses_an_empty_model_name(tmp_path, nacl):
+    pattern = tmp_path / "nacl.json"
+    pattern.write_text(xrd_pattern(nacl).to_json())
+    result = CliRunner().invoke(main, ["solve", str(pattern), "--model", "", "-o", str(tmp_path / "o")])
+    assert result.exit_code != 0 and "empty model name" in result.output
+
+
 def test_models_list_runs():
     result = CliRunner().invoke(main, ["models", "list"])
     assert result.exit_code == 0

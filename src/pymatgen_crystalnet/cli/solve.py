@@ -42,7 +42,7 @@ def _load_pattern(path: Path, wavelength: str | None):
 @click.option("--model", "model_name", default=None, help="Bundled model name (default: the default).")
 @click.option("--checkpoint", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--device", default=None, help="cpu, cuda, … (default: cuda when available).")
+@click.option("--device", default="auto", show_default=True, help="auto (CUDA if present), cpu, cuda:N.")
 @click.option(
     "-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"), show_default=True
 )
@@ -57,7 +57,7 @@ def solve(
     model_name: str | None,
     checkpoint: Path | None,
     seed: int,
-    device: str | None,
+    device: str,
     out: Path,
 ) -> None:
     """Propose electron densities for the powder PATTERN and rank them by forward verification.

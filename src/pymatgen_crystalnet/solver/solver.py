@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from pymatgen_crystalnet.devices import AUTO, resolve_device
 from pymatgen_crystalnet.featurize.composition import composition_vector, infer_mode
 from pymatgen_crystalnet.physics.cells import grid_electrons
 from pymatgen_crystalnet.scoring.verification import Verification, rank_by_agreement, verify_density
@@ -32,6 +33,7 @@ from pymatgen_crystalnet.solver.indexing import index_cubic, index_cubic_with_a
 from pymatgen_crystalnet.solver.inputs import PreparedPattern, prepare_pattern
 
 if TYPE_CHECKING:
+    import torch
     from pymatgen.analysis.diffraction.core import DiffractionPattern
     from pymatgen.core import Lattice
     from pymatgen.io.common import VolumetricData
@@ -137,7 +139,13 @@ class CrystalNetSolver:
     name
         Label for reports.
     device
-        Torch device (default: CUDA when available, else CPU).
+        ``"auto"`` (CUDA when available, else the CPU; also ``None``), ``"cpu"``, ``"cuda"``,
+        ``"cuda:N"``, … (see :func:`pymatgen_crystalnet.devices.resolve_device`).
+
+    Raises
+    ------
+    ValueError
+        If the device is unknown or absent on this machine.
     """
 
     def __init__(
@@ -146,28 +154,43 @@ class CrystalNetSolver:
         metadata: dict[str, Any] | None = None,
         *,
         name: str | None = None,
-        device: str | None = None,
+        device: str | torch.device | None = AUTO,
     ) -> None:
-        import torch
-
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.metadata = dict(metadata or {})
         self.name = name
         self.cell = self.metadata.get("cell", "primitive")
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, device: str | None = None) -> CrystalNetSolver:
-        """Load weights saved by ``save_model`` (a folder with model.safetensors + config.json)."""
+    def from_checkpoint(cls, path: str | Path, device: str | torch.device | None = AUTO) -> CrystalNetSolver:
+        """Load weights saved by ``save_model`` (a folder with model.safetensors + config.json).
+
+        Raises
+        ------
+        ValueError
+            If the device is unknown or absent (checked before the weights are read), or the
+            folder does not hold valid weights (``WeightsError``).
+        """
         from pymatgen_crystalnet.model.weights import load_model_and_metadata
 
+        dev = resolve_device(device)
         folder = Path(path)
-        model, meta = load_model_and_metadata(folder, device="cpu")
-        return cls(model, meta, name=folder.name, device=device)
+        model, meta = load_model_and_metadata(folder, device=dev)
+        return cls(model, meta, name=folder.name, device=dev)
 
     @classmethod
-    def from_pretrained(cls, name: str | None = None, device: str | None = None) -> CrystalNetSolver:
-        """Load a model bundled with the package (the default one when ``name`` is None)."""
+    def from_pretrained(
+        cls, name: str | None = None, device: str | torch.device | None = AUTO
+    ) -> CrystalNetSolver:
+        """Load a model bundled with the package (the default one when ``name`` is None).
+
+        Raises
+        ------
+        ValueError
+            If no bundled model has that name (an empty name included), or the device is
+            unknown or absent.
+        """
         from pymatgen_crystalnet.model.pretrained import pretrained_path
 
         return cls.from_checkpoint(pretrained_path(name), device=device)
