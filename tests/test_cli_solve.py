@@ -96,6 +96,26 @@ def test_solve_command_refuses_an_empty_model_name(tmp_path, nacl):
     assert result.exit_code != 0 and "empty model name" in result.output
 
 
+def test_solve_command_set_option(tmp_path, checkpoint, nacl):
+    pattern = tmp_path / "nacl.json"
+    pattern.write_text(xrd_pattern(nacl).to_json())
+    base = ["solve", str(pattern), "-c", "NaCl", "--grid", "8", "--checkpoint", str(checkpoint)]
+    out = tmp_path / "set"
+    result = CliRunner().invoke(
+        main, [*base, "--set", "n_candidates=2", "--set", "solve.composition_mode=none", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(summary["candidates"]) == 2 and summary["composition_mode"] == "none"
+    bad = CliRunner().invoke(main, [*base, "--set", "candidates=2", "-o", str(tmp_path / "bad")])
+    assert bad.exit_code == 2 and "Invalid value for --set" in bad.output
+    assert "Unknown setting 'candidates'; valid keys: composition_mode, deterministic, grid" in bad.output
+    bad = CliRunner().invoke(main, [*base, "--set", "grid=fine", "-o", str(tmp_path / "bad")])
+    assert bad.exit_code == 2 and "SolveConfig.grid: expected an integer" in bad.output
+    bad = CliRunner().invoke(main, [*base, "-n", "0", "-o", str(tmp_path / "bad")])
+    assert bad.exit_code == 1 and "n_candidates must be at least 1" in bad.output
+
+
 def test_models_list_runs():
     result = CliRunner().invoke(main, ["models", "list"])
     assert result.exit_code == 0

@@ -11,6 +11,7 @@ from monty.json import MontyDecoder
 
 from pymatgen_crystalnet.configs import (
     PresetConfig,
+    apply_section_settings,
     apply_settings,
     apply_values,
     field_types,
@@ -60,6 +61,8 @@ class _Toy(PresetConfig):
         ("cubic,trigonal", list[str] | None, ["cubic", "trigonal"]),
         ("null", list[str] | None, None),
         ("b", Literal["a", "b"], "b"),
+        ("none", Literal["full", "none"] | None, "none"),
+        ("null", Literal["full", "none"] | None, None),
     ],
 )
 def test_parse_setting_reads_each_type(text, kind, expected):
@@ -132,3 +135,23 @@ def test_settings_work_on_plain_dataclasses_too():
     assert set(field_types(SplitConfig)) == {
         "val_fraction", "test_fraction", "stable_tolerance", "salt", "honour_seed_split"
     }  # fmt: skip
+
+
+def test_section_settings_route_keys_to_their_config():
+    small = "small"
+    configs = {"model": CrystalNetConfig.from_preset(small), "training": TrainingConfig.from_preset(small)}
+    out = apply_section_settings(configs, ["latent_dim=16", "training.epochs=2", "model.frequency_seed=3"])
+    assert out["model"].latent_dim == 16 and out["model"].frequency_seed == 3
+    assert out["training"].epochs == 2 and out["training"].batch_size == 32
+    assert apply_section_settings(configs, [])["model"] is configs["model"]
+    with pytest.raises(ValueError, match=r"ambiguous; write model\.preset or training\.preset"):
+        apply_section_settings(configs, ["preset=x"])
+    valid = r"valid keys: model\.KEY with KEY in .*latent_dim"
+    with pytest.raises(ValueError, match=r"Unknown setting 'bogus'; " + valid):
+        apply_section_settings(configs, ["bogus=1"])
+    with pytest.raises(ValueError, match=r"'training\.latent_dim'.*training\.KEY with KEY in .*epochs"):
+        apply_section_settings(configs, ["training.latent_dim=1"])
+    single = apply_section_settings({"build": BuildConfig()}, ["build.grid_n=20", "symprec=0.2"])["build"]
+    assert (single.grid_n, single.symprec) == (20, 0.2)
+    with pytest.raises(ValueError, match=r"valid keys: b_factor, cell, crystal_systems, grid_n, symprec\."):
+        apply_section_settings({"build": BuildConfig()}, ["grid=3"])

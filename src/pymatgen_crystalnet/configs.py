@@ -7,7 +7,9 @@ way to
 - be rebuilt from :meth:`as_dict` output, refusing unknown fields
   (:meth:`PresetConfig.from_dict`),
 - take settings written as ``"key=value"`` strings, each value read by its field's type
-  (:func:`apply_settings`, :meth:`PresetConfig.with_settings`), which is what every
+  (:func:`apply_settings`, :meth:`PresetConfig.with_settings`), and share such settings
+  among several named configs (``"model.latent_dim=64"``, or ``"latent_dim=64"`` where the
+  name is unambiguous; :func:`apply_section_settings`), which is what every
   ``--set KEY=VALUE`` of the command line uses.
 
 :func:`apply_settings` and :func:`apply_values` work on any dataclass, not only on
@@ -27,6 +29,7 @@ from monty.json import MSONable
 
 __all__ = [
     "PresetConfig",
+    "apply_section_settings",
     "apply_settings",
     "apply_values",
     "field_types",
@@ -67,7 +70,8 @@ def parse_setting(text: str, kind: Any) -> Any:
     """Read the string ``text`` as a value of the type ``kind``.
 
     ``bool`` takes true/false, yes/no, on/off, 1/0; ``int`` and ``float`` their literals;
-    an optional type also takes ``none``/``null``; a list or tuple takes a JSON list or
+    an optional type also takes ``none``/``null`` (unless ``"none"`` is one of its literal
+    choices); a list or tuple takes a JSON list or
     comma-separated items (each read by the element type); a ``Literal`` keeps the text (the
     dataclass checks the choice). Other types take JSON, or the text itself.
 
@@ -80,6 +84,8 @@ def parse_setting(text: str, kind: Any) -> Any:
     origin = get_origin(kind)
     if origin in (typing.Union, types.UnionType):
         options = get_args(kind)
+        if any(get_origin(o) is Literal and text in get_args(o) for o in options):
+            return text  # a choice spelled "none" is that choice, not None
         if type(None) in options and text.lower() in _NONE:
             return None
         for option in options:
@@ -204,6 +210,59 @@ def apply_settings(config: C, items: Iterable[str]) -> C:
         key, value = split_setting(item)
         values[key] = value
     return apply_values(config, values)
+
+
+def _valid_keys(kinds: Mapping[str, Mapping[str, Any]]) -> str:
+    if len(kinds) == 1:
+        return ", ".join(sorted(next(iter(kinds.values()))))
+    return "; ".join(f"{section}.KEY with KEY in {', '.join(sorted(k))}" for section, k in kinds.items())
+
+
+def apply_section_settings(configs: Mapping[str, Any], items: Iterable[str]) -> dict[str, Any]:
+    """Apply ``"key=value"`` settings to several named dataclass configs at once.
+
+    A key is ``section.field`` (``"model.latent_dim"``) or a bare field name when exactly one
+    of the configs has that field (``"latent_dim"``). Each value is read by its field's type.
+
+    Parameters
+    ----------
+    configs
+        Section name → dataclass instance (e.g. ``{"model": ..., "training": ...}``).
+    items
+        ``"key=value"`` strings; later ones win.
+
+    Returns
+    -------
+    dict
+        Section name → the config with its settings applied (untouched ones are the inputs).
+
+    Raises
+    ------
+    ValueError
+        If an item is not ``key=value``, its key is unknown (the message lists the valid
+        keys) or ambiguous, or a value does not fit its field.
+    """
+    kinds = {section: field_types(config) for section, config in configs.items()}
+    per_section: dict[str, list[str]] = {section: [] for section in configs}
+    for item in items:
+        key, value = split_setting(item)
+        section, dot, name = key.partition(".")
+        if dot and section in kinds:
+            if name not in kinds[section]:
+                raise ValueError(f"Unknown setting {key!r}; valid keys: {_valid_keys(kinds)}.")
+            per_section[section].append(f"{name}={value}")
+            continue
+        owners = [s for s, k in kinds.items() if key in k]
+        if len(owners) > 1:
+            spelled = " or ".join(f"{s}.{key}" for s in owners)
+            raise ValueError(f"{key!r} is ambiguous; write {spelled}.")
+        if not owners:
+            raise ValueError(f"Unknown setting {key!r}; valid keys: {_valid_keys(kinds)}.")
+        per_section[owners[0]].append(f"{key}={value}")
+    return {
+        section: apply_settings(config, per_section[section]) if per_section[section] else config
+        for section, config in configs.items()
+    }
 
 
 class PresetConfig(MSONable):

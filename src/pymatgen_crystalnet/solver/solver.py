@@ -29,6 +29,7 @@ from pymatgen_crystalnet.devices import AUTO, resolve_device
 from pymatgen_crystalnet.featurize.composition import composition_vector, infer_mode
 from pymatgen_crystalnet.physics.cells import grid_electrons
 from pymatgen_crystalnet.scoring.verification import Verification, rank_by_agreement, verify_density
+from pymatgen_crystalnet.solver.config import SolveConfig
 from pymatgen_crystalnet.solver.indexing import index_cubic, index_cubic_with_a
 from pymatgen_crystalnet.solver.inputs import PreparedPattern, prepare_pattern
 
@@ -252,8 +253,8 @@ class CrystalNetSolver:
         *,
         lattice: Any = None,
         wavelength: float | str | None = None,
-        n_candidates: int = 5,
-        grid: int = 50,
+        n_candidates: int = SolveConfig.n_candidates,
+        grid: int = SolveConfig.grid,
         seed: int | None = None,
         composition_mode: str | None = None,
         deterministic: bool = False,
@@ -283,13 +284,19 @@ class CrystalNetSolver:
             Override the inferred ablation mode.
         deterministic
             Use the latent means (all candidates identical).
+
+        The settings after ``wavelength`` are those of :class:`SolveConfig` (checked there);
+        ``solve(pattern, composition, **config.solve_kwargs())`` solves with a config.
         """
         import torch
 
-        if n_candidates < 1:
-            raise ValueError(f"n_candidates must be at least 1, got {n_candidates}.")
-        if grid < 4:
-            raise ValueError(f"grid must be at least 4 points per axis, got {grid}.")
+        SolveConfig(  # checks the settings
+            n_candidates=n_candidates,
+            grid=grid,
+            seed=seed,
+            composition_mode=composition_mode,  # type: ignore[arg-type]
+            deterministic=deterministic,
+        )
         prepared = prepare_pattern(pattern, wavelength)
         cell, lattice_source, info = self._lattice(prepared, lattice)
         rng = np.random.default_rng(seed)
