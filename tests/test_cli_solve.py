@@ -77,6 +77,45 @@ def test_solve_command_refuses_without_lattice(tmp_path, checkpoint):
     assert ok.exit_code == 0, ok.output
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_solve_command_refuses_an_absent_device_cleanly(tmp_path, checkpoint, nacl):
+    pattern = tmp_path / "nacl.json"
+    pattern.write_text(xrd_pattern(nacl).to_json())
+    out = tmp_path / "out"
+    args = ["solve", str(pattern), "--checkpoint", str(checkpoint), "--device", "cuda", "-o", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "Error: Device 'cuda' was asked for, but CUDA is not available here" in result.output
+    assert "Traceback" not in result.output and not out.exists()
+
+
+def test_solve_command_refuses_an_empty_model_name(tmp_path, nacl):
+    pattern = tmp_path / "nacl.json"
+    pattern.write_text(xrd_pattern(nacl).to_json())
+    result = CliRunner().invoke(main, ["solve", str(pattern), "--model", "", "-o", str(tmp_path / "o")])
+    assert result.exit_code != 0 and "empty model name" in result.output
+
+
+def test_solve_command_set_option(tmp_path, checkpoint, nacl):
+    pattern = tmp_path / "nacl.json"
+    pattern.write_text(xrd_pattern(nacl).to_json())
+    base = ["solve", str(pattern), "-c", "NaCl", "--grid", "8", "--checkpoint", str(checkpoint)]
+    out = tmp_path / "set"
+    result = CliRunner().invoke(
+        main, [*base, "--set", "n_candidates=2", "--set", "solve.composition_mode=none", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(summary["candidates"]) == 2 and summary["composition_mode"] == "none"
+    bad = CliRunner().invoke(main, [*base, "--set", "candidates=2", "-o", str(tmp_path / "bad")])
+    assert bad.exit_code == 2 and "Invalid value for --set" in bad.output
+    assert "Unknown setting 'candidates'; valid keys: composition_mode, deterministic, grid" in bad.output
+    bad = CliRunner().invoke(main, [*base, "--set", "grid=fine", "-o", str(tmp_path / "bad")])
+    assert bad.exit_code == 2 and "SolveConfig.grid: expected an integer" in bad.output
+    bad = CliRunner().invoke(main, [*base, "-n", "0", "-o", str(tmp_path / "bad")])
+    assert bad.exit_code == 1 and "n_candidates must be at least 1" in bad.output
+
+
 def test_models_list_runs():
     result = CliRunner().invoke(main, ["models", "list"])
     assert result.exit_code == 0

@@ -54,3 +54,30 @@ def test_clear_errors(tmp_path):
                                str(tmp_path / "x.npz")])
     assert res.exit_code != 0 and "No dataset store" in res.output
     assert not (tmp_path / "x.npz").exists() and not (tmp_path / "empty").exists()
+
+
+def test_build_settings_come_from_the_configs(tmp_path, monkeypatch):
+    import pymatgen_crystalnet.data.pipeline as pipeline
+
+    seen = {}
+
+    def fake_build(source, store, *, config, split_config, **kwargs):
+        seen.update(config=config, split=split_config)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(pipeline, "build_dataset", fake_build)
+    runner = CliRunner()
+    args = ["data", "build", "--source", str(CORPUS), "--store", str(tmp_path / "s")]
+    res = runner.invoke(main, [*args, "--b-factor", "2", "--set", "build.grid_n=20",
+                               "--set", "salt=other", "--set", "split.val_fraction=0.1"])
+    assert res.exit_code == 1 and "stop here" in res.output
+    config, split = seen["config"], seen["split"]
+    assert (config.b_factor, config.grid_n, config.cell, config.symprec) == (2.0, 20, "primitive", 0.1)
+    assert (split.salt, split.val_fraction, split.test_fraction) == ("other", 0.1, 0.05)
+    res = runner.invoke(main, [*args, "--set", "gridn=20"])
+    assert res.exit_code == 2 and "Unknown setting 'gridn'" in res.output
+    assert "build.KEY with KEY in b_factor, cell, crystal_systems, grid_n, symprec" in res.output
+    assert "split.KEY with KEY in honour_seed_split, salt" in res.output
+    res = runner.invoke(main, ["data", "build", "--help"])
+    text = " ".join(res.output.split())
+    assert "Symmetry tolerance (Å). [x>0] [default: 0.1]" in text and "[default: primitive]" in text

@@ -8,7 +8,8 @@ import math
 import pytest
 import torch
 
-from pymatgen_crystalnet.model.config import CrystalNetConfig, apply_overrides
+from pymatgen_crystalnet.configs import apply_values
+from pymatgen_crystalnet.model.config import CrystalNetConfig
 from pymatgen_crystalnet.model.crystalnet import CrystalNet, grid_points
 from pymatgen_crystalnet.model.target import (
     density_to_target,
@@ -84,10 +85,10 @@ def test_config_round_trip_and_validation():
         CrystalNetConfig(latent_dim=0)
     with pytest.raises(ValueError, match="Unknown model preset"):
         CrystalNetConfig.from_preset("huge")
-    changed = apply_overrides(cfg, {"latent_dim": "64", "composition_mode": "none"})
+    changed = apply_values(cfg, {"latent_dim": "64", "composition_mode": "none"})
     assert changed.latent_dim == 64 and changed.composition_mode == "none"
     with pytest.raises(ValueError, match="no field"):
-        apply_overrides(cfg, {"latentdim": "64"})
+        apply_values(cfg, {"latentdim": "64"})
 
 
 def test_double_inputs_are_accepted():

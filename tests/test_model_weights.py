@@ -16,6 +16,7 @@ from pymatgen_crystalnet.model.weights import (
     WEIGHTS_FILE,
     WeightsError,
     load_model,
+    load_model_and_metadata,
     save_model,
 )
 
@@ -62,6 +63,21 @@ def test_round_trip(saved):
     assert torch.equal(_outputs(loaded), _outputs(model))
     for key, value in model.state_dict().items():
         assert torch.equal(loaded.state_dict()[key], value), key
+
+
+def test_model_and_metadata_load_together(saved, tmp_path):
+    model, folder = saved
+    loaded, metadata = load_model_and_metadata(folder)
+    assert metadata == {"note": "test"}
+    assert loaded.config == model.config and not loaded.training
+    assert torch.equal(_outputs(loaded), _outputs(model))
+    bare = save_model(model, tmp_path / "bare")
+    assert load_model_and_metadata(bare)[1] == {}
+    data = bytearray((folder / WEIGHTS_FILE).read_bytes())
+    data[-1] ^= 0x01
+    (folder / WEIGHTS_FILE).write_bytes(bytes(data))
+    with pytest.raises(WeightsError, match="SHA-256"):
+        load_model_and_metadata(folder)
 
 
 def test_half_precision_storage(saved, tmp_path):

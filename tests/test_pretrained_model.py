@@ -40,6 +40,21 @@ def test_default_model_is_bundled_with_its_card():
     assert "crystalnet evaluate" in card and "control" in card
 
 
+def test_from_pretrained_takes_auto_and_refuses_an_empty_name():
+    import torch
+
+    solver = CrystalNetSolver.from_pretrained(device="auto")
+    assert solver.name == NAME
+    assert solver.device.type == ("cuda" if torch.cuda.is_available() else "cpu")
+    for empty in ("", "  "):
+        with pytest.raises(ValueError, match="empty model name"):
+            CrystalNetSolver.from_pretrained(empty)
+        with pytest.raises(ValueError, match=f"empty model name.*{NAME}"):
+            pretrained_path(empty)
+    with pytest.raises(ValueError, match="No bundled model named 'nope'"):
+        CrystalNetSolver.from_pretrained("nope")
+
+
 def test_tampered_bundled_weights_are_refused(tmp_path):
     import shutil
 

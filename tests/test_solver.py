@@ -124,3 +124,22 @@ def test_bad_inputs(solver, nacl, kwargs, match):
 def test_batch_api(solver, nacl):
     results = solver.solve_many([xrd_pattern(nacl)] * 2, ["NaCl", "NaCl"], n_candidates=1, grid=8)
     assert len(results) == 2
+
+
+def test_device_auto_and_absent_devices():
+    model = CrystalNet(CrystalNetConfig(**TINY))
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    for request in ("auto", None, "AUTO"):
+        assert CrystalNetSolver(model, device=request).device.type == expected
+    with pytest.raises(ValueError, match="Unknown device 'gpu-please'"):
+        CrystalNetSolver(model, device="gpu-please")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_without_cuda_is_a_clear_error(tmp_path):
+    model = CrystalNet(CrystalNetConfig(**TINY))
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        CrystalNetSolver(model, device="cuda")
+    folder = save_model(model, tmp_path / "w")
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        CrystalNetSolver.from_checkpoint(folder, device="cuda:0")

@@ -60,6 +60,23 @@ def test_config_file_and_bad_settings(tmp_path):
     assert r.exit_code != 0 and "neither an export file" in r.output
 
 
+def test_set_names_the_valid_keys_and_devices_fail_cleanly(tmp_path):
+    r = invoke("--data", "synthetic:16", "--out", str(tmp_path / "x"), "--set", "latentdim=3")
+    assert r.exit_code == 2 and "Invalid value for --set: Unknown setting 'latentdim'" in r.output
+    assert "model.KEY with KEY in" in r.output and "latent_dim" in r.output and "batch_size" in r.output
+    r = invoke("--data", "synthetic:16", "--out", str(tmp_path / "x"), "--set", "training.epochs=many")
+    assert r.exit_code == 2 and "TrainingConfig.epochs: expected an integer" in r.output
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without CUDA")
+def test_absent_device_is_a_clean_error(tmp_path):
+    args = ["--data", "synthetic:16", "--out", str(tmp_path / "x"), "--device", "cuda", *TINY]
+    r = CliRunner().invoke(train, args)
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit)
+    assert "Error: Device 'cuda' was asked for, but CUDA is not available here" in r.output
+    assert "Traceback" not in r.output and not (tmp_path / "x").exists()
+
+
 def test_help_does_not_import_torch():
     code = (
         "import sys; from click.testing import CliRunner; "

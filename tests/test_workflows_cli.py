@@ -130,3 +130,29 @@ def test_train_under_torchrun(tmp_path):
     assert doc.launcher == "torchrun" and doc.world_size == 2 and doc.epochs == 1
     assert (tmp_path / "run" / "torchrun.log").is_file()
     assert (tmp_path / "run" / "best" / "model.safetensors").is_file()
+
+
+def test_set_reaches_the_pipeline_configs(tmp_path, monkeypatch):
+    from pymatgen_crystalnet.workflows.flows import PipelineMaker
+
+    seen = {}
+
+    def fake_make(self, source, **kwargs):
+        seen["maker"] = self
+        raise SystemExit(3)
+
+    monkeypatch.setattr(PipelineMaker, "make", fake_make)
+    args = ["run-local", "--source", str(CORPUS), "--out", str(tmp_path / "run"), "--epochs", "2",
+            "--set", "training.batch_size=8", "--set", "latent_dim=32", "--set", "build.symprec=0.05",
+            "--set", "split.salt=other"]  # fmt: skip
+    r = CliRunner().invoke(workflow, args)
+    assert r.exit_code == 3, r.output
+    te = seen["maker"].train_evaluate
+    training = te.train_maker.training_config
+    assert (training.epochs, training.batch_size) == (2, 8)
+    assert te.train_maker.network_config.latent_dim == 32
+    assert te.build_maker.build_config.symprec == 0.05 and te.build_maker.split_config.salt == "other"
+    assert te.build_maker.limit == 120  # untouched options keep PipelineMaker.tiny's defaults
+    r = CliRunner().invoke(workflow, [*args[:5], "--set", "bogus=1"])
+    assert r.exit_code == 2 and "Unknown setting 'bogus'; valid keys: model.KEY with KEY in" in r.output
+    assert "build.KEY with KEY in b_factor" in r.output

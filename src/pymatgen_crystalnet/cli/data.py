@@ -6,6 +6,10 @@
         --crystal-system trigonal --store stores/ct --workers 2    (one line)
     crystalnet data export --store stores/ct -o exports/ct.npz
     crystalnet data info stores/ct            # or: crystalnet data info exports/ct.npz
+
+``data build`` runs from a ``BuildConfig`` and a ``SplitConfig`` (``data.config``): its options
+set some of their fields and default to theirs, ``--set build.KEY=VALUE`` /
+``--set split.KEY=VALUE`` (or a bare KEY) sets any field.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+
+from pymatgen_crystalnet.cli.settings import ConfigDefaultOption, apply_set, given, set_option
 
 __all__ = ["data"]
 
@@ -42,18 +48,20 @@ def data() -> None:
               help="Worker processes.")
 @click.option("--limit", type=click.IntRange(1), default=None,
               help="Ingest at most this many structures.")
-@click.option("--b-factor", default=1.0, show_default=True,
-              type=click.FloatRange(0, min_open=True),
+@click.option("--b-factor", type=click.FloatRange(0, min_open=True), cls=ConfigDefaultOption,
+              config_default=lambda: _default("build", "b_factor"),
               help="Debye–Waller factor B (Å²) of patterns and IAM densities.")
-@click.option("--cell", type=click.Choice(["primitive", "conventional"]), default="primitive",
-              show_default=True, help="Canonical cell of the densities.")
-@click.option("--symprec", default=0.1, show_default=True, type=click.FloatRange(0, min_open=True),
-              help="Symmetry tolerance (Å).")
-@click.option("--grid-n", default=50, show_default=True, type=click.IntRange(2),
-              help="Grid points per axis of DFT densities.")
-@click.option("--val-fraction", default=0.05, show_default=True, type=click.FloatRange(0, 1),
+@click.option("--cell", type=click.Choice(["primitive", "conventional"]), cls=ConfigDefaultOption,
+              config_default=lambda: _default("build", "cell"), help="Canonical cell of the densities.")
+@click.option("--symprec", type=click.FloatRange(0, min_open=True), cls=ConfigDefaultOption,
+              config_default=lambda: _default("build", "symprec"), help="Symmetry tolerance (Å).")
+@click.option("--grid-n", type=click.IntRange(2), cls=ConfigDefaultOption,
+              config_default=lambda: _default("build", "grid_n"), help="Grid points per axis, DFT densities.")
+@click.option("--val-fraction", type=click.FloatRange(0, 1), cls=ConfigDefaultOption,
+              config_default=lambda: _default("split", "val_fraction"),
               help="Hash share of validation (crystals without a seed split; stable only).")
-@click.option("--test-fraction", default=0.05, show_default=True, type=click.FloatRange(0, 1),
+@click.option("--test-fraction", type=click.FloatRange(0, 1), cls=ConfigDefaultOption,
+              config_default=lambda: _default("split", "test_fraction"),
               help="Hash share of test (crystals without a seed split; stable only).")
 @click.option("--retry-failed", is_flag=True, help="Rebuild structures that failed before.")
 @click.option("--api-key", envvar="MP_API_KEY", default=None,
@@ -64,12 +72,14 @@ def data() -> None:
 @click.option("--charge-density", is_flag=True,
               help="Materials Project: download DFT charge densities and regrid them (pyrho).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
+@set_option("the build (build.KEY: BuildConfig) or the split (split.KEY: SplitConfig)")
 def build(source: str, store: str, crystal_systems: tuple[str, ...], workers: int,
-          limit: int | None, b_factor: float, cell: str, symprec: float, grid_n: int,
-          val_fraction: float, test_fraction: float, retry_failed: bool, api_key: str | None,
-          stable_only: bool, max_e_above_hull: float | None, charge_density: bool,
-          no_progress: bool) -> None:
+          limit: int | None, b_factor: float | None, cell: str | None, symprec: float | None,
+          grid_n: int | None, val_fraction: float | None, test_fraction: float | None,
+          retry_failed: bool, api_key: str | None, stable_only: bool, max_e_above_hull: float | None,
+          charge_density: bool, no_progress: bool, settings: tuple[str, ...]) -> None:
     """Ingest structures from SOURCE and build the dataset in STORE (incremental, resumable)."""
+    from pymatgen_crystalnet.configs import apply_values
     from pymatgen_crystalnet.data.config import BuildConfig, SplitConfig
     from pymatgen_crystalnet.data.pipeline import build_dataset
 
@@ -81,9 +91,15 @@ def build(source: str, store: str, crystal_systems: tuple[str, ...], workers: in
         raise click.BadParameter(f"{source} does not exist (give a path or 'mp').",
                                  param_hint="--source")
     try:
-        config = BuildConfig(cell=cell, symprec=symprec, b_factor=b_factor, grid_n=grid_n,  # type: ignore[arg-type]
-                             crystal_systems=list(crystal_systems) or None)
-        split_config = SplitConfig(val_fraction=val_fraction, test_fraction=test_fraction)
+        config = apply_values(BuildConfig(), given(cell=cell, symprec=symprec, b_factor=b_factor,
+                                                   grid_n=grid_n, crystal_systems=crystal_systems))
+        split_config = apply_values(SplitConfig(), given(val_fraction=val_fraction,
+                                                         test_fraction=test_fraction))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    configs = apply_set({"build": config, "split": split_config}, settings)
+    config, split_config = configs["build"], configs["split"]
+    try:
         report = build_dataset(source, store, config=config, split_config=split_config,
                                workers=workers, limit=limit, retry_failed=retry_failed,
                                progress=not no_progress, mp_options=mp_options)
@@ -94,6 +110,12 @@ def build(source: str, store: str, crystal_systems: tuple[str, ...], workers: in
     click.echo(f"built: {cry.processed} structures ({cry.failed} failed) in {cry.seconds:.1f} s "
                f"with {cry.workers} worker(s)")
     _echo_counts(report.counts)
+
+
+def _default(section: str, name: str) -> Any:
+    from pymatgen_crystalnet.data.config import BuildConfig, SplitConfig
+
+    return getattr(BuildConfig if section == "build" else SplitConfig, name)
 
 
 @data.command("export")

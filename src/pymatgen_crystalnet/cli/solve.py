@@ -1,4 +1,9 @@
-"""``crystalnet solve`` and ``crystalnet models``."""
+"""``crystalnet solve`` and ``crystalnet models``.
+
+The solve settings are those of :class:`~pymatgen_crystalnet.solver.config.SolveConfig`:
+``-n``, ``--grid`` and ``--seed`` set three of them, ``--set KEY=VALUE`` any of them
+(``--set composition_mode=no_ratios``, ``--set deterministic=true``).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,15 @@ from pathlib import Path
 
 import click
 
+from pymatgen_crystalnet.cli.settings import ConfigDefaultOption, apply_set, given, set_option
+
 logger = logging.getLogger(__name__)
+
+
+def _solve_default(name: str):
+    from pymatgen_crystalnet.solver.config import SolveConfig
+
+    return getattr(SolveConfig, name)
 
 
 def _load_pattern(path: Path, wavelength: str | None):
@@ -37,28 +50,33 @@ def _load_pattern(path: Path, wavelength: str | None):
     help="Lattice parameters 'a b c alpha beta gamma' (Å, degrees) of the cell the density lives on.",
 )
 @click.option("-w", "--wavelength", default=None, help="Wavelength (Å or CuKa1, MoKa, …) if not in the file.")
-@click.option("-n", "--n-candidates", default=5, show_default=True)
-@click.option("--grid", default=50, show_default=True, help="Grid points per cell axis.")
+@click.option("-n", "--n-candidates", type=int, cls=ConfigDefaultOption,
+              config_default=lambda: _solve_default("n_candidates"), help="Candidates (latent samples).")
+@click.option("--grid", type=int, cls=ConfigDefaultOption, config_default=lambda: _solve_default("grid"),
+              help="Grid points per cell axis.")
 @click.option("--model", "model_name", default=None, help="Bundled model name (default: the default).")
 @click.option("--checkpoint", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--device", default=None, help="cpu, cuda, … (default: cuda when available).")
+@click.option("--seed", type=int, cls=ConfigDefaultOption, config_default=lambda: _solve_default("seed"),
+              help="Seed of the latent samples.")
+@click.option("--device", default="auto", show_default=True, help="auto (CUDA if present), cpu, cuda:N.")
 @click.option(
     "-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"), show_default=True
 )
+@set_option("the solve settings (SolveConfig: n_candidates, grid, seed, composition_mode, deterministic)")
 def solve(
     pattern: Path,
     composition: str | None,
     lattice_a: float | None,
     lattice_abc: str | None,
     wavelength: str | None,
-    n_candidates: int,
-    grid: int,
+    n_candidates: int | None,
+    grid: int | None,
     model_name: str | None,
     checkpoint: Path | None,
-    seed: int,
-    device: str | None,
+    seed: int | None,
+    device: str,
     out: Path,
+    settings: tuple[str, ...],
 ) -> None:
     """Propose electron densities for the powder PATTERN and rank them by forward verification.
 
@@ -69,8 +87,16 @@ def solve(
     from pymatgen.core import Lattice
 
     from pymatgen_crystalnet.atomic import atomic_write
+    from pymatgen_crystalnet.configs import apply_values
     from pymatgen_crystalnet.plotting import save_figure, solve_figure
+    from pymatgen_crystalnet.solver.config import SolveConfig
     from pymatgen_crystalnet.solver.solver import CrystalNetSolver
+
+    try:
+        config = apply_values(SolveConfig(), given(n_candidates=n_candidates, grid=grid, seed=seed))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    config = apply_set({"solve": config}, settings)["solve"]
 
     if lattice_a is not None and lattice_abc is not None:
         raise click.ClickException("Give either --lattice-a or --lattice, not both.")
@@ -94,9 +120,7 @@ def solve(
             composition,
             lattice=lattice,
             wavelength=wavelength,
-            n_candidates=n_candidates,
-            grid=grid,
-            seed=seed,
+            **config.solve_kwargs(),
         )
     except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc

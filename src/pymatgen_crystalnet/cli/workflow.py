@@ -8,7 +8,10 @@ r"""``crystalnet workflow``: the jobflow pipeline, locally or on FireWorks.
         --store mongodb://db-host:27017/crystalnet_outputs
     crystalnet workflow status --launchpad my_launchpad.yaml --fw-id 1
 
-jobflow and torch are imported inside the commands, so ``crystalnet --help`` stays fast.
+jobflow and torch are imported inside the commands, so ``crystalnet --help`` stays fast. The
+options default to those of ``PipelineMaker.tiny``; ``--set`` sets any field of the pipeline's
+configs: ``build.KEY`` / ``split.KEY`` (dataset), ``model.KEY`` / ``training.KEY`` (training),
+or a bare KEY where it is unambiguous.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from typing import Any
 
 import click
 
+from pymatgen_crystalnet.cli.settings import ConfigDefaultOption, apply_set, given, set_option
+
 __all__ = ["workflow"]
 
 logger = logging.getLogger(__name__)
@@ -27,37 +32,49 @@ logger = logging.getLogger(__name__)
 _SYSTEMS = ["triclinic", "monoclinic", "orthorhombic", "tetragonal", "trigonal", "hexagonal", "cubic"]
 
 
+def _tiny_default() -> str:
+    """The default of the pipeline options (not looked up: --help must not import jobflow)."""
+    return "that of PipelineMaker.tiny"
+
+
 def _pipeline_options(func: Any) -> Any:
     options = [
         click.option("--source", required=True,
                      help="Structure source: a JSONL(.gz) corpus, a folder of CIFs, or 'mp'."),
-        click.option("--crystal-system", "crystal_systems", multiple=True, default=("cubic", "trigonal"),
-                     type=click.Choice(_SYSTEMS, case_sensitive=False), show_default=True,
+        click.option("--crystal-system", "crystal_systems", multiple=True, cls=ConfigDefaultOption,
+                     config_default=_tiny_default,
+                     type=click.Choice(_SYSTEMS, case_sensitive=False),
                      help="Crystal system to keep (repeat)."),
-        click.option("--limit", type=click.IntRange(1), default=120, show_default=True,
+        click.option("--limit", type=click.IntRange(1), cls=ConfigDefaultOption,
+                     config_default=_tiny_default,
                      help="Ingest at most this many structures of the selected systems."),
-        click.option("--epochs", type=click.IntRange(1), default=3, show_default=True,
+        click.option("--epochs", type=click.IntRange(1), cls=ConfigDefaultOption,
+                     config_default=_tiny_default,
                      help="Training epochs of the small model."),
-        click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
-                     help="Processes of the dataset build."),
-        click.option("--threads", type=click.IntRange(1), default=2, show_default=True,
-                     help="CPU threads for training."),
-        click.option("--candidates", type=click.IntRange(1), default=3, show_default=True,
+        click.option("--workers", type=click.IntRange(1), cls=ConfigDefaultOption,
+                     config_default=_tiny_default, help="Processes of the dataset build."),
+        click.option("--threads", type=click.IntRange(1), cls=ConfigDefaultOption,
+                     config_default=_tiny_default, help="CPU threads for training."),
+        click.option("--candidates", type=click.IntRange(1), cls=ConfigDefaultOption,
+                     config_default=_tiny_default,
                      help="Candidate densities of the solve."),
-        click.option("--grid", type=click.IntRange(8), default=24, show_default=True,
+        click.option("--grid", type=click.IntRange(8), cls=ConfigDefaultOption,
+                     config_default=_tiny_default,
                      help="Grid points per axis of the candidates."),
         click.option("--no-evaluate", is_flag=True, help="Leave the evaluation job out."),
         click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                      help="JSON/YAML file with a serialised PipelineMaker (Maker.as_dict()), used "
                           "instead of the options above."),
+        set_option("the dataset (build.KEY, split.KEY) or the training (model.KEY, training.KEY)"),
     ]  # fmt: skip
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def _maker(config_file: Path | None, crystal_systems: tuple[str, ...], limit: int, epochs: int,
-           workers: int, threads: int, candidates: int, grid: int, no_evaluate: bool) -> Any:
+def _maker(config_file: Path | None, crystal_systems: tuple[str, ...], limit: int | None, epochs: int | None,
+           workers: int | None, threads: int | None, candidates: int | None, grid: int | None,
+           no_evaluate: bool, settings: tuple[str, ...] = ()) -> Any:
     from pymatgen_crystalnet.workflows.flows import PipelineMaker
 
     if config_file is not None:
@@ -68,11 +85,27 @@ def _maker(config_file: Path | None, crystal_systems: tuple[str, ...], limit: in
             maker = PipelineMaker.from_dict(maker)
         if not isinstance(maker, PipelineMaker):
             raise click.BadParameter(f"{config_file} does not hold a PipelineMaker.", param_hint="--config")
+    else:
+        options = given(epochs=epochs, limit=limit, workers=workers, threads=threads, n_candidates=candidates,
+                        grid=grid, crystal_systems=tuple(s.lower() for s in crystal_systems))
+        maker = PipelineMaker.tiny(evaluate=not no_evaluate, **options)
+    return _apply_settings(maker, settings)
+
+
+def _apply_settings(maker: Any, settings: tuple[str, ...]) -> Any:
+    """Apply ``--set`` to the configs inside a pipeline (dataset build, model, training)."""
+    if not settings:
         return maker
-    return PipelineMaker.tiny(
-        epochs=epochs, limit=limit, crystal_systems=tuple(s.lower() for s in crystal_systems),
-        workers=workers, threads=threads, evaluate=not no_evaluate, n_candidates=candidates, grid=grid,
-    )  # fmt: skip
+    train_maker = maker.train_evaluate.train_maker
+    build_maker = maker.train_evaluate.build_maker
+    configs = {"model": train_maker.network_config, "training": train_maker.training_config}
+    if build_maker is not None:
+        configs.update(build=build_maker.build_config, split=build_maker.split_config)
+    new = apply_set(configs, settings)
+    train_maker.network_config, train_maker.training_config = new["model"], new["training"]
+    if build_maker is not None:
+        build_maker.build_config, build_maker.split_config = new["build"], new["split"]
+    return maker
 
 
 def _source(source: str) -> str:
@@ -98,14 +131,15 @@ def workflow() -> None:
               help="Run folder: jobs/ (one folder per job), jobstore/ (outputs), report.json.")
 @click.option("--store", default=None,
               help="JobStore location instead of OUT/jobstore: a directory, json://DIR or mongodb://…/DB.")
-def run_local(source: str, crystal_systems: tuple[str, ...], limit: int, epochs: int, workers: int,
-              threads: int, candidates: int, grid: int, no_evaluate: bool, config_file: Path | None,
-              out: Path, store: str | None) -> None:
+def run_local(source: str, crystal_systems: tuple[str, ...], limit: int | None, epochs: int | None,
+              workers: int | None, threads: int | None, candidates: int | None, grid: int | None,
+              no_evaluate: bool, config_file: Path | None, settings: tuple[str, ...], out: Path,
+              store: str | None) -> None:
     """Run the pipeline here with jobflow's run_locally (offline; a few minutes on 2 cores)."""
     from pymatgen_crystalnet.workflows.run import run_workflow_locally
 
     maker = _maker(config_file, crystal_systems, limit, epochs, workers, threads, candidates, grid,
-                   no_evaluate)
+                   no_evaluate, settings)
     flow = maker.make(_source(source))
     report = run_workflow_locally(flow, out, store=store, log=False)
     _echo_report(report)
@@ -189,9 +223,10 @@ def report(out: Path, as_json: bool) -> None:
               help="FireWorks category of the training and evaluation jobs ('' for none).")
 @click.option("--run-dir", default=None,
               help="Fixed training run folder (on a shared file system), so a rerun resumes.")
-def submit(source: str, crystal_systems: tuple[str, ...], limit: int, epochs: int, workers: int,
-           threads: int, candidates: int, grid: int, no_evaluate: bool, config_file: Path | None,
-           launchpad_file: Path, store: str, train_category: str, run_dir: str | None) -> None:
+def submit(source: str, crystal_systems: tuple[str, ...], limit: int | None, epochs: int | None,
+           workers: int | None, threads: int | None, candidates: int | None, grid: int | None,
+           no_evaluate: bool, config_file: Path | None, settings: tuple[str, ...], launchpad_file: Path,
+           store: str, train_category: str, run_dir: str | None) -> None:
     """Add the pipeline to a FireWorks LaunchPad; run it with rlaunch on the workers."""
     try:
         from fireworks import LaunchPad
@@ -203,7 +238,7 @@ def submit(source: str, crystal_systems: tuple[str, ...], limit: int, epochs: in
     from pymatgen_crystalnet.workflows.job_decorator import set_category
 
     maker = _maker(config_file, crystal_systems, limit, epochs, workers, threads, candidates, grid,
-                   no_evaluate)
+                   no_evaluate, settings)
     flow = maker.make(_source(source), run_dir=run_dir)
     category = train_category or None
     set_category(flow, category, name_filter="train")

@@ -7,8 +7,8 @@ does not import torch.
   presets.
 - :class:`CrystalNet` (``crystalnet.py``): the model; encoders in ``encoders.py``, positional
   encoding in ``positional.py``, FiLM fusion in ``film.py``, regressor in ``regressor.py``.
-- :func:`save_model`, :func:`load_model`, :class:`WeightsError` (``weights.py``): safetensors
-  + JSON weights folders.
+- :func:`save_model`, :func:`load_model`, :func:`load_model_and_metadata`,
+  :class:`WeightsError` (``weights.py``): safetensors + JSON weights folders.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ __all__ = [
     "WeightsError",
     "grid_points",
     "load_model",
+    "load_model_and_metadata",
     "save_model",
 ]
 
@@ -30,6 +31,7 @@ _WHERE = {
     "grid_points": "crystalnet",
     "WeightsError": "weights",
     "load_model": "weights",
+    "load_model_and_metadata": "weights",
     "save_model": "weights",
 }
 

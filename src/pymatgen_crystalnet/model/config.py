@@ -20,11 +20,10 @@ Presets
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from monty.json import MSONable
+from pymatgen_crystalnet.configs import PresetConfig
 
 __all__ = [
     "PRESETS",
@@ -33,7 +32,6 @@ __all__ = [
     "KLReduction",
     "PositionalEncoding",
     "TargetTransform",
-    "apply_overrides",
 ]
 
 PositionalEncoding = Literal["gaussian", "periodic"]
@@ -42,8 +40,27 @@ TargetTransform = Literal["none", "log1p"]
 KLReduction = Literal["mean", "sum"]
 
 
+#: Named presets: keyword arguments of :class:`CrystalNetConfig`.
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {},
+    "small": {
+        "latent_dim": 128,
+        "xrd_layers_per_block": 4,
+        "composition_layers": 3,
+        "composition_hidden": 128,
+        "fusion_layers": 4,
+        "fusion_hidden": 256,
+        "n_frequencies": 128,
+        "embed_dim": 128,
+        "regressor_blocks": 2,
+        "regressor_layers_per_block": 3,
+        "regressor_hidden": 128,
+    },
+}
+
+
 @dataclass
-class CrystalNetConfig(MSONable):
+class CrystalNetConfig(PresetConfig):
     """Hyperparameters of a :class:`~pymatgen_crystalnet.model.crystalnet.CrystalNet`.
 
     Parameters
@@ -142,6 +159,9 @@ class CrystalNetConfig(MSONable):
     frequency_seed: int = 0
     preset: str | None = field(default=None, compare=False)
 
+    presets = PRESETS
+    preset_kind = "model"
+
     def __post_init__(self) -> None:
         for name, kind in (
             ("positional_encoding", PositionalEncoding),
@@ -175,69 +195,3 @@ class CrystalNetConfig(MSONable):
     def uses_composition(self) -> bool:
         """Whether the network has a composition branch (``composition_mode != "none"``)."""
         return self.composition_mode != "none"
-
-    @classmethod
-    def from_preset(cls, name: str, **overrides: Any) -> CrystalNetConfig:
-        """Return the named preset (``"paper"`` or ``"small"``), with optional overrides."""
-        if name not in PRESETS:
-            raise ValueError(f"Unknown model preset {name!r}; choose from {sorted(PRESETS)}.")
-        return cls(**{**PRESETS[name], "preset": name, **overrides})
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> CrystalNetConfig:
-        """Rebuild a config from :meth:`as_dict` output, rejecting unknown keys."""
-        kwargs = {k: v for k, v in d.items() if not k.startswith("@")}
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(kwargs) - known)
-        if unknown:
-            raise ValueError(f"Unknown CrystalNetConfig field(s): {', '.join(unknown)}.")
-        return cls(**kwargs)
-
-
-#: Named presets: keyword arguments of :class:`CrystalNetConfig`.
-PRESETS: dict[str, dict[str, Any]] = {
-    "paper": {},
-    "small": {
-        "latent_dim": 128,
-        "xrd_layers_per_block": 4,
-        "composition_layers": 3,
-        "composition_hidden": 128,
-        "fusion_layers": 4,
-        "fusion_hidden": 256,
-        "n_frequencies": 128,
-        "embed_dim": 128,
-        "regressor_blocks": 2,
-        "regressor_layers_per_block": 3,
-        "regressor_hidden": 128,
-    },
-}
-
-
-def _parse_value(text: str) -> Any:
-    """Read a command-line value: JSON (numbers, booleans, null, lists) or a bare string."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
-def apply_overrides(config: Any, overrides: dict[str, Any]) -> Any:
-    """Return a copy of a config dataclass with some fields replaced.
-
-    Values given as strings are read as JSON where they parse (``"3"`` → 3, ``"true"`` →
-    True, ``"[1, 2]"`` → [1, 2]) and kept as strings otherwise; the dataclass then validates.
-
-    Raises
-    ------
-    ValueError
-        If a key is not a field of the config.
-    """
-    known = {f.name for f in dataclasses.fields(config)}
-    values = {}
-    for key, value in overrides.items():
-        if key not in known:
-            raise ValueError(
-                f"{type(config).__name__} has no field {key!r}; fields: {', '.join(sorted(known))}."
-            )
-        values[key] = _parse_value(value) if isinstance(value, str) else value
-    return dataclasses.replace(config, **values)

@@ -54,8 +54,20 @@ def default_pretrained() -> str:
 
 
 def pretrained_path(name: str | None = None) -> Path:
-    """Folder of the named bundled model (the default when ``name`` is None)."""
-    name = name or default_pretrained()
+    """Folder of the named bundled model (the default when ``name`` is None).
+
+    Raises
+    ------
+    ValueError
+        If no bundled model has that name; an empty name is refused rather than read as the
+        default.
+    """
+    if name is not None and not name.strip():
+        raise ValueError(
+            "An empty model name was given; name a bundled model "
+            f"({', '.join(list_pretrained()) or 'none'}) or pass None for the default."
+        )
+    name = default_pretrained() if name is None else name
     available = list_pretrained()
     if name not in available:
         known = ", ".join(available) or "none"

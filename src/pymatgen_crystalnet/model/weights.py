@@ -7,7 +7,8 @@ A weights folder holds two files::
                          "config": CrystalNetConfig.as_dict(), "sha256": <of model.safetensors>,
                          "dtype": "float32" | "float16", "n_parameters": …, "metadata": {…}}
 
-:func:`load_model` refuses, with a :class:`WeightsError` naming the problem, a folder whose
+:func:`load_model` (and :func:`load_model_and_metadata`, which also returns what the weights
+record about their training data) refuses, with a :class:`WeightsError` naming the problem, a folder whose
 weights file does not match the SHA-256 recorded in its config (tampered or truncated), whose
 tensors do not match the architecture the config describes (missing, unexpected or
 mis-shaped tensors), or whose files are missing or malformed. Both files are written
@@ -36,6 +37,7 @@ __all__ = [
     "WEIGHTS_FILE",
     "WeightsError",
     "load_model",
+    "load_model_and_metadata",
     "read_weights_config",
     "save_model",
 ]
@@ -155,7 +157,37 @@ def load_model(
         If a file is missing or malformed, the weights' SHA-256 does not match the config
         (tampering or corruption), or the tensors do not match the architecture.
     """
-    folder = Path(folder)
+    return _load(Path(folder), device, verify)[0]
+
+
+def load_model_and_metadata(
+    folder: str | Path,
+    device: str | torch.device = "cpu",
+    *,
+    verify: bool = True,
+) -> tuple[CrystalNet, dict[str, Any]]:
+    """Load a model saved by :func:`save_model` together with its recorded metadata.
+
+    Parameters are those of :func:`load_model`.
+
+    Returns
+    -------
+    tuple
+        The model (eval mode, on ``device``) and the ``metadata`` mapping of its
+        ``config.json`` (what the weights record about their training data: ``cell``,
+        ``b_factor``, ``composition_mode``, …; empty when none was saved).
+
+    Raises
+    ------
+    WeightsError
+        As :func:`load_model`.
+    """
+    model, doc = _load(Path(folder), device, verify)
+    return model, dict(doc.get("metadata") or {})
+
+
+def _load(folder: Path, device: str | torch.device, verify: bool) -> tuple[CrystalNet, dict[str, Any]]:
+    """The checked model of a weights folder and its config document."""
     doc = read_weights_config(folder)
     try:
         config = CrystalNetConfig.from_dict(doc["config"])
@@ -200,4 +232,4 @@ def load_model(
     model.load_state_dict(state)
     model.to(device)
     model.eval()
-    return model
+    return model, doc

@@ -25,13 +25,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from pymatgen_crystalnet.devices import AUTO, resolve_device
 from pymatgen_crystalnet.featurize.composition import composition_vector, infer_mode
 from pymatgen_crystalnet.physics.cells import grid_electrons
 from pymatgen_crystalnet.scoring.verification import Verification, rank_by_agreement, verify_density
+from pymatgen_crystalnet.solver.config import SolveConfig
 from pymatgen_crystalnet.solver.indexing import index_cubic, index_cubic_with_a
 from pymatgen_crystalnet.solver.inputs import PreparedPattern, prepare_pattern
 
 if TYPE_CHECKING:
+    import torch
     from pymatgen.analysis.diffraction.core import DiffractionPattern
     from pymatgen.core import Lattice
     from pymatgen.io.common import VolumetricData
@@ -137,7 +140,13 @@ class CrystalNetSolver:
     name
         Label for reports.
     device
-        Torch device (default: CUDA when available, else CPU).
+        ``"auto"`` (CUDA when available, else the CPU; also ``None``), ``"cpu"``, ``"cuda"``,
+        ``"cuda:N"``, … (see :func:`pymatgen_crystalnet.devices.resolve_device`).
+
+    Raises
+    ------
+    ValueError
+        If the device is unknown or absent on this machine.
     """
 
     def __init__(
@@ -146,29 +155,43 @@ class CrystalNetSolver:
         metadata: dict[str, Any] | None = None,
         *,
         name: str | None = None,
-        device: str | None = None,
+        device: str | torch.device | None = AUTO,
     ) -> None:
-        import torch
-
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.metadata = dict(metadata or {})
         self.name = name
         self.cell = self.metadata.get("cell", "primitive")
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, device: str | None = None) -> CrystalNetSolver:
-        """Load weights saved by ``save_model`` (a folder with model.safetensors + config.json)."""
-        from pymatgen_crystalnet.model.weights import load_model, read_weights_config
+    def from_checkpoint(cls, path: str | Path, device: str | torch.device | None = AUTO) -> CrystalNetSolver:
+        """Load weights saved by ``save_model`` (a folder with model.safetensors + config.json).
 
+        Raises
+        ------
+        ValueError
+            If the device is unknown or absent (checked before the weights are read), or the
+            folder does not hold valid weights (``WeightsError``).
+        """
+        from pymatgen_crystalnet.model.weights import load_model_and_metadata
+
+        dev = resolve_device(device)
         folder = Path(path)
-        model = load_model(folder, device="cpu")
-        meta = read_weights_config(folder).get("metadata", {})
-        return cls(model, meta, name=folder.name, device=device)
+        model, meta = load_model_and_metadata(folder, device=dev)
+        return cls(model, meta, name=folder.name, device=dev)
 
     @classmethod
-    def from_pretrained(cls, name: str | None = None, device: str | None = None) -> CrystalNetSolver:
-        """Load a model bundled with the package (the default one when ``name`` is None)."""
+    def from_pretrained(
+        cls, name: str | None = None, device: str | torch.device | None = AUTO
+    ) -> CrystalNetSolver:
+        """Load a model bundled with the package (the default one when ``name`` is None).
+
+        Raises
+        ------
+        ValueError
+            If no bundled model has that name (an empty name included), or the device is
+            unknown or absent.
+        """
         from pymatgen_crystalnet.model.pretrained import pretrained_path
 
         return cls.from_checkpoint(pretrained_path(name), device=device)
@@ -230,8 +253,8 @@ class CrystalNetSolver:
         *,
         lattice: Any = None,
         wavelength: float | str | None = None,
-        n_candidates: int = 5,
-        grid: int = 50,
+        n_candidates: int = SolveConfig.n_candidates,
+        grid: int = SolveConfig.grid,
         seed: int | None = None,
         composition_mode: str | None = None,
         deterministic: bool = False,
@@ -261,13 +284,19 @@ class CrystalNetSolver:
             Override the inferred ablation mode.
         deterministic
             Use the latent means (all candidates identical).
+
+        The settings after ``wavelength`` are those of :class:`SolveConfig` (checked there);
+        ``solve(pattern, composition, **config.solve_kwargs())`` solves with a config.
         """
         import torch
 
-        if n_candidates < 1:
-            raise ValueError(f"n_candidates must be at least 1, got {n_candidates}.")
-        if grid < 4:
-            raise ValueError(f"grid must be at least 4 points per axis, got {grid}.")
+        SolveConfig(  # checks the settings
+            n_candidates=n_candidates,
+            grid=grid,
+            seed=seed,
+            composition_mode=composition_mode,  # type: ignore[arg-type]
+            deterministic=deterministic,
+        )
         prepared = prepare_pattern(pattern, wavelength)
         cell, lattice_source, info = self._lattice(prepared, lattice)
         rng = np.random.default_rng(seed)

@@ -4,7 +4,9 @@ Public names are loaded lazily (``TrainingConfig`` imports no torch).
 
 - :class:`TrainingConfig` (``config.py``): training hyperparameters, ``paper``/``small``
   presets.
-- :class:`Trainer`, :func:`train` (``trainer.py``): the training loop (DDP-aware).
+- :class:`Trainer`, :func:`train` (``trainer.py``): the run (model, optimizer, run folder,
+  epochs, best weights; DDP-aware); one epoch's steps in ``epoch.py``, validation during
+  training in ``validation.py``, the per-epoch history files in ``history.py``.
 - :class:`SyntheticCrystals` (``synthetic.py``): toy crystals for tests and smoke runs.
 - Validation scores come from :mod:`pymatgen_crystalnet.scoring.alignment` (the same
   implementation the evaluation uses).

@@ -5,11 +5,10 @@ Importing this module does not import torch.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from monty.json import MSONable
+from pymatgen_crystalnet.configs import PresetConfig
 
 __all__ = ["TRAINING_PRESETS", "AmpMode", "SelectMetric", "TrainingConfig"]
 
@@ -17,8 +16,22 @@ SelectMetric = Literal["ssim", "cc"]
 AmpMode = Literal["auto", "bf16", "off"]
 
 
+#: Named presets: keyword arguments of :class:`TrainingConfig`.
+TRAINING_PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {},
+    "small": {
+        "epochs": 60,
+        "batch_size": 32,
+        "n_strata": 8,
+        "val_every": 2,
+        "val_grid": 24,
+        "val_max_crystals": 64,
+    },
+}
+
+
 @dataclass
-class TrainingConfig(MSONable):
+class TrainingConfig(PresetConfig):
     """How to train a CrystalNet (docs/science.md, "Training").
 
     Parameters
@@ -105,6 +118,9 @@ class TrainingConfig(MSONable):
     predict_batch_points: int = 2**17
     preset: str | None = field(default=None, compare=False)
 
+    presets = TRAINING_PRESETS
+    preset_kind = "training"
+
     def __post_init__(self) -> None:
         self.restart_cycles = tuple(int(c) for c in self.restart_cycles)
         if not self.restart_cycles or min(self.restart_cycles) < 1:
@@ -141,33 +157,3 @@ class TrainingConfig(MSONable):
             raise ValueError(f"lr_min ({self.lr_min}) must not exceed lr ({self.lr}).")
         if self.val_grid < 7:
             raise ValueError(f"val_grid must be at least 7 (the SSIM window), got {self.val_grid}.")
-
-    @classmethod
-    def from_preset(cls, name: str, **overrides: Any) -> TrainingConfig:
-        """Return the named preset (``"paper"`` or ``"small"``), with optional overrides."""
-        if name not in TRAINING_PRESETS:
-            raise ValueError(f"Unknown training preset {name!r}; choose from {sorted(TRAINING_PRESETS)}.")
-        return cls(**{**TRAINING_PRESETS[name], "preset": name, **overrides})
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TrainingConfig:
-        """Rebuild from :meth:`as_dict` output, rejecting unknown keys."""
-        kwargs = {k: v for k, v in d.items() if not k.startswith("@")}
-        unknown = sorted(set(kwargs) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ValueError(f"Unknown TrainingConfig field(s): {', '.join(unknown)}.")
-        return cls(**kwargs)
-
-
-#: Named presets: keyword arguments of :class:`TrainingConfig`.
-TRAINING_PRESETS: dict[str, dict[str, Any]] = {
-    "paper": {},
-    "small": {
-        "epochs": 60,
-        "batch_size": 32,
-        "n_strata": 8,
-        "val_every": 2,
-        "val_grid": 24,
-        "val_max_crystals": 64,
-    },
-}

@@ -29,14 +29,13 @@ Run folder
 ``training.json`` (configs, data description), ``metrics.jsonl`` and ``metrics.csv`` (one row
 per epoch), ``checkpoints/`` (resumable snapshots, see ``checkpoint.py``) and ``best/`` (the
 weights with the best validation score, loadable with ``model.weights.load_model``).
+
+The step loop of one epoch is ``epoch.py``, validation ``validation.py``, the history rows and
+metrics files ``history.py``; this module holds the run that ties them together.
 """
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import io
-import json
 import logging
 import math
 import time
@@ -46,15 +45,12 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from pymatgen_crystalnet.atomic import atomic_write_bytes, atomic_write_json
+from pymatgen_crystalnet.atomic import atomic_write_json
 from pymatgen_crystalnet.model.config import CrystalNetConfig
-from pymatgen_crystalnet.model.crystalnet import CrystalNet, grid_points
+from pymatgen_crystalnet.model.crystalnet import CrystalNet
 from pymatgen_crystalnet.model.layers import set_batchnorm_sync
-from pymatgen_crystalnet.model.target import loss_terms
-from pymatgen_crystalnet.scoring.alignment import best_scores, rotation_scores
-from pymatgen_crystalnet.training.augment import add_noise_relu, shift_patterns
 from pymatgen_crystalnet.training.checkpoint import (
     CheckpointError,
     latest_checkpoint,
@@ -65,37 +61,14 @@ from pymatgen_crystalnet.training.checkpoint import (
 )
 from pymatgen_crystalnet.training.config import TrainingConfig
 from pymatgen_crystalnet.training.distributed import DistEnv, init_distributed
-from pymatgen_crystalnet.training.schedule import cosine_restarts_lr, scale_cycles
+from pymatgen_crystalnet.training.epoch import train_epoch
+from pymatgen_crystalnet.training.history import epoch_row, log_epoch, write_metrics
+from pymatgen_crystalnet.training.schedule import scale_cycles
+from pymatgen_crystalnet.training.validation import validate_model
 
 __all__ = ["Trainer", "train"]
 
 logger = logging.getLogger(__name__)
-
-_VAL_KEYS = ("ssim", "cc", "nmae", "psnr")
-_CSV_FIELDS = (
-    "epoch",
-    "step",
-    "lr",
-    "train_loss",
-    "train_l1",
-    "train_kl_xrd",
-    "train_kl_composition",
-    "val_ssim",
-    "val_cc",
-    "val_nmae",
-    "val_psnr",
-    "val_crystals",
-    "is_best",
-    "epoch_time_s",
-    "crystals_per_s",
-    "points_per_s",
-)
-
-
-def _epoch_seed(seed: int, epoch: int, stream: int) -> int:
-    """A distinct, reproducible 63-bit seed for each (seed, epoch, stream)."""
-    return (seed * 1_000_003 + epoch * 7_919 + stream * 104_729) % (2**63 - 1)
-
 
 class Trainer:
     """Train a CrystalNet on a dataset; resumable and distributed.
@@ -246,138 +219,7 @@ class Trainer:
         elif self.env.is_main:
             atomic_write_json(self.out_dir / "training.json", self._run_record())
 
-    def _write_metrics(self) -> None:
-        lines = "".join(_json_line(row) for row in self.history)
-        atomic_write_bytes(self.out_dir / "metrics.jsonl", lines.encode())
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=_CSV_FIELDS, extrasaction="ignore")
-        writer.writeheader()
-        for row in self.history:
-            writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in _CSV_FIELDS})
-        atomic_write_bytes(self.out_dir / "metrics.csv", buf.getvalue().encode())
-
-    # ------------------------------------------------------------------ one epoch
-    def _autocast(self) -> contextlib.AbstractContextManager:
-        if self.autocast_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device.type, dtype=self.autocast_dtype)
-
-    def _global_draws(self, gen: torch.Generator, n_local: int) -> dict[str, torch.Tensor]:
-        """Random numbers for the global batch; this process keeps rows ``rank::world``.
-
-        ``DistributedSampler`` gives process r the global batch positions r, r + W, …, so
-        slicing the same way hands every crystal the numbers it gets in a 1-process run.
-        """
-        world, rank = self.env.world_size, self.env.rank
-        n = n_local * world
-        c, k, dev = self.model_config, self.config.max_shift_bins, self.device
-        draws = {
-            "shift": torch.randint(-k, k + 1, (n,), generator=gen, device=dev),
-            "xrd_noise": torch.randn((n, c.n_xrd_bins), generator=gen, device=dev),
-            "composition_noise": torch.randn((n, c.n_elements), generator=gen, device=dev),
-            "eps_xrd": torch.randn((n, c.latent_dim), generator=gen, device=dev),
-            "eps_composition": torch.randn((n, c.latent_dim), generator=gen, device=dev),
-        }
-        return {key: value[rank::world] for key, value in draws.items()}
-
-    def _train_epoch(self, epoch: int) -> dict[str, float]:
-        cfg = self.config
-        self.model.train()
-        self.sampler.set_epoch(epoch)
-        if hasattr(self.train_dataset, "set_epoch"):
-            self.train_dataset.set_epoch(epoch)
-        torch.manual_seed(_epoch_seed(cfg.seed, epoch, 0))  # DataLoader worker seeds
-        gen = torch.Generator(device=self.device)
-        gen.manual_seed(_epoch_seed(cfg.seed, epoch, 1))
-        steps = len(self.loader)
-        sums = torch.zeros(5, device=self.device, dtype=torch.float64)
-        n_points = 0
-        batches: Any = self.loader
-        bar = None
-        if self.progress and self.env.is_main:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(
-                self.loader,
-                total=steps,
-                desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                leave=False,
-                dynamic_ncols=True,
-            )
-            batches = bar
-        lr = cfg.lr
-        for step, batch in enumerate(batches):
-            lr = cosine_restarts_lr(epoch + step / steps, self.cycles, cfg.lr, cfg.lr_min)
-            for group in self.optimizer.param_groups:
-                group["lr"] = lr
-            xrd = batch["xrd"].to(self.device, non_blocking=True).float()
-            composition = batch["composition"].to(self.device, non_blocking=True).float()
-            points = batch["points"].to(self.device, non_blocking=True).float()
-            density = batch["density"].to(self.device, non_blocking=True).float()
-            b = xrd.shape[0]
-            r = self._global_draws(gen, b)
-            xrd = add_noise_relu(shift_patterns(xrd, r["shift"]), r["xrd_noise"], cfg.xrd_noise)
-            composition = add_noise_relu(composition, r["composition_noise"], cfg.composition_noise)
-            with self._autocast():
-                out = self.train_model(
-                    xrd,
-                    composition,
-                    points,
-                    sample=True,
-                    eps=(r["eps_xrd"], r["eps_composition"]),
-                )
-            terms = loss_terms(out, density, self.model_config)
-            loss, l1, kl_x, kl_c = terms["loss"], terms["l1"], terms["kl_xrd"], terms["kl_composition"]
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"Non-finite loss at epoch {epoch + 1}, step {step}: l1={l1.item()}, "
-                    f"kl_xrd={kl_x.item()}, kl_composition={kl_c.item()}. Lower the learning "
-                    "rate or check the data for NaN/inf."
-                )
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
-            self.optimizer.step()
-            self.global_step += 1
-            parts = torch.stack([loss, l1, kl_x, kl_c]).detach().double() * b
-            sums += torch.cat([parts, torch.tensor([b], device=self.device, dtype=torch.float64)])
-            n_points += points.shape[0] * points.shape[1]
-            if bar is not None and step % 10 == 0:
-                bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{lr:.2e}")
-        if bar is not None:
-            bar.close()
-        if self.env.distributed:
-            dist.all_reduce(sums)
-        count = max(sums[4].item(), 1.0)
-        return {
-            "lr": lr,
-            "train_loss": sums[0].item() / count,
-            "train_l1": sums[1].item() / count,
-            "train_kl_xrd": sums[2].item() / count,
-            "train_kl_composition": sums[3].item() / count,
-            "crystals": count,
-            "points": float(n_points * self.env.world_size),
-        }
-
     # ------------------------------------------------------------------ validation
-    def _truth_grid(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        density = batch["density"]
-        n_points = density.shape[1]
-        n = round(n_points ** (1 / 3))
-        if n**3 != n_points:
-            raise ValueError(
-                f"Validation items must hold the densities of an n³ grid; got {n_points} points."
-            )
-        expected = grid_points(n)
-        if not torch.allclose(batch["points"][0].float(), expected, atol=1e-5):
-            raise ValueError(
-                "Validation items must list the grid points in C order, point (i, j, k) at "
-                f"fractional (i/n, j/n, k/n) with n = {n} (see model.crystalnet.grid_points)."
-            )
-        return density.reshape(-1, n, n, n)
-
-    @torch.no_grad()
     def validate(self) -> dict[str, float] | None:
         """Scores on the validation split: 2 samples × 24 rotations, best per crystal, mean.
 
@@ -386,40 +228,7 @@ class Trainer:
         """
         if self.val_dataset is None:
             return None
-        cfg = self.config
-        n_val = len(self.val_dataset)
-        if cfg.val_max_crystals:
-            n_val = min(n_val, cfg.val_max_crystals)
-        indices = list(range(n_val))[self.env.rank :: self.env.world_size]
-        loader = DataLoader(
-            Subset(self.val_dataset, indices),
-            batch_size=cfg.val_batch_size,
-            shuffle=False,
-            num_workers=cfg.num_workers,
-        )
-        gen = torch.Generator(device=self.device)
-        gen.manual_seed(_epoch_seed(cfg.seed, 0, 2))
-        sums = torch.zeros(len(_VAL_KEYS) + 1, device=self.device, dtype=torch.float64)
-        for batch in loader:
-            truth = self._truth_grid(batch).to(self.device)
-            with self._autocast():
-                pred = self.model.predict_grid(
-                    batch["xrd"].to(self.device).float(),
-                    batch["composition"].to(self.device).float(),
-                    n=truth.shape[-1],
-                    k=cfg.val_samples,
-                    batch_points=cfg.predict_batch_points,
-                    generator=gen,
-                )
-            scores = best_scores(rotation_scores(pred.float(), truth))
-            sums[:-1] += torch.stack([scores[k].sum() for k in _VAL_KEYS])
-            sums[-1] += truth.shape[0]
-        if self.env.distributed:
-            dist.all_reduce(sums)
-        count = max(sums[-1].item(), 1.0)
-        out = {f"val_{k}": sums[i].item() / count for i, k in enumerate(_VAL_KEYS)}
-        out["val_crystals"] = int(sums[-1].item())
-        return out
+        return validate_model(self.model, self.val_dataset, self.config, self.env, self.autocast_dtype)
 
     def _weights_metadata(self) -> dict[str, Any]:
         """What a user of the weights must know about the data they were trained on."""
@@ -457,45 +266,35 @@ class Trainer:
             logger.info("Nothing to do: %d of %d epochs already done.", self.start_epoch, end)
         for epoch in range(self.start_epoch, end):
             t0 = time.perf_counter()
-            row: dict[str, Any] = {"epoch": epoch + 1}
-            train = self._train_epoch(epoch)
+            train = train_epoch(
+                epoch,
+                model=self.model,
+                train_model=self.train_model,
+                optimizer=self.optimizer,
+                loader=self.loader,
+                sampler=self.sampler,
+                dataset=self.train_dataset,
+                model_config=self.model_config,
+                config=cfg,
+                cycles=self.cycles,
+                env=self.env,
+                autocast_dtype=self.autocast_dtype,
+                progress=self.progress,
+            )
+            self.global_step += int(train["steps"])
             elapsed = time.perf_counter() - t0
             last = epoch + 1 == cfg.epochs
             val = None
             if (epoch + 1) % cfg.val_every == 0 or last:
                 val = self.validate()
-            row.update(
-                step=self.global_step,
-                lr=train["lr"],
-                train_loss=train["train_loss"],
-                train_l1=train["train_l1"],
-                train_kl_xrd=train["train_kl_xrd"],
-                train_kl_composition=train["train_kl_composition"],
-                epoch_time_s=elapsed,
-                crystals_per_s=train["crystals"] / elapsed,
-                points_per_s=train["points"] / elapsed,
-            )
-            row.update(val or {})
+            row = epoch_row(epoch + 1, self.global_step, train, elapsed, val)
             is_best = self._is_better(row) or (self.val_dataset is None and last)
             row["is_best"] = is_best
             if is_best:
                 key = f"val_{cfg.select_metric}"
                 self.best = {"epoch": epoch + 1, "metric": key, "value": row.get(key)}
             self.history.append(row)
-            scores = (
-                ""
-                if val is None
-                else (f"  val ssim {row['val_ssim']:.4f} cc {row['val_cc']:.4f} nmae {row['val_nmae']:.4f}")
-            )
-            logger.info(
-                "epoch %d/%d loss %.4f (l1 %.4f) lr %.2e%s",
-                epoch + 1,
-                cfg.epochs,
-                row["train_loss"],
-                row["train_l1"],
-                row["lr"],
-                scores,
-            )
+            log_epoch(row, cfg.epochs, validated=val is not None)
             if self.env.is_main:
                 if is_best:
                     publish_best(
@@ -525,7 +324,7 @@ class Trainer:
                         },
                         keep=cfg.keep_checkpoints,
                     )
-                self._write_metrics()
+                write_metrics(self.out_dir, self.history)
             if self.env.distributed:
                 dist.barrier()
         return {
@@ -534,10 +333,6 @@ class Trainer:
             "last_checkpoint": str(latest_checkpoint(self.out_dir) or ""),
             "history": self.history,
         }
-
-
-def _json_line(row: dict[str, Any]) -> str:
-    return json.dumps(row) + "\n"
 
 
 def train(
