@@ -188,3 +188,20 @@ def test_bad_inputs_are_refused():
     for args, kwargs, match in cases:
         with pytest.raises(ValueError, match=match):
             refine(*args, device="cpu", **kwargs)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_refinement_on_cuda_equals_cpu():
+    truth = calcite()
+    pattern = xrd_pattern(truth, b_factor=B_TRUE)
+    par = symmetry_parametrisation(truth)
+    start = Structure(
+        truth.lattice, truth.species, par.coords(_displace(truth, par, 0.2, np.random.default_rng(7)))
+    )
+    cpu = refine(start, pattern.x, pattern.y, n_starts=4, device="cpu")
+    gpu = refine(start, pattern.x, pattern.y, n_starts=4, device="cuda")
+    assert gpu.accepted
+    assert gpu.rwp == pytest.approx(cpu.rwp, abs=1e-8)
+    assert gpu.b_factor == pytest.approx(cpu.b_factor, abs=1e-8)
+    assert _rms(gpu.structure, cpu.structure) < 1e-6
