@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
-from pymatgen_crystalnet.evaluation.config import EvaluationConfig, parse_settings
+from pymatgen_crystalnet.evaluation.config import EvaluationConfig
 
 
 def test_with_settings_reads_each_field_by_its_type():
@@ -39,20 +37,3 @@ def test_with_settings_refuses_what_it_cannot_read(item, message):
         EvaluationConfig().with_settings([item])
 
 
-def test_parse_settings_serves_any_dataclass():
-    @dataclass
-    class Other:
-        rate: float = 0.1
-        sizes: tuple[int, ...] = (1,)
-        name: str | None = None
-
-    assert parse_settings(Other, ["rate=2.5e-3", "sizes=3, 4", "name=x"]) == {
-        "rate": 0.0025,
-        "sizes": (3, 4),
-        "name": "x",
-    }
-    assert parse_settings(Other, ["name=None"]) == {"name": None}
-    with pytest.raises(ValueError, match="rate takes a number"):
-        parse_settings(Other, ["rate=fast"])
-    with pytest.raises(ValueError, match="valid keys: rate, sizes, name"):
-        parse_settings(Other, ["size=3"])

@@ -140,7 +140,7 @@ def evaluate(
     from pymatgen_crystalnet.evaluation.protocol import evaluate as run_evaluation
     from pymatgen_crystalnet.evaluation.report import write_report
     from pymatgen_crystalnet.evaluation.selection import load_seed_splits
-    from pymatgen_crystalnet.model.weights import WeightsError, load_model, read_weights_config
+    from pymatgen_crystalnet.model.weights import WeightsError, load_model_and_metadata
     from pymatgen_crystalnet.plotting import write_density_example
 
     if baselines_only == (model is not None):
@@ -160,11 +160,10 @@ def evaluate(
         seeds = load_seed_splits(seed_splits) if seed_splits is not None else None
     except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from None
-    net, doc, info = None, {}, None
+    net, metadata, info = None, {}, None
     if folder is not None:
         try:
-            net = load_model(folder, device="cpu")
-            doc = read_weights_config(folder)
+            net, metadata = load_model_and_metadata(folder, device="cpu")
         except WeightsError as exc:
             raise click.ClickException(str(exc)) from None
         info = {"name": folder.name or str(folder), "path": str(folder)}
@@ -178,7 +177,7 @@ def evaluate(
             net,
             data,
             config,
-            metadata=doc.get("metadata", {}),
+            metadata=metadata,
             model_info=info,
             seed_splits=seeds,
             device=device,

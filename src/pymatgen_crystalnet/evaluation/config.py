@@ -4,19 +4,17 @@
 :func:`~pymatgen_crystalnet.evaluation.protocol.evaluate`, the ``crystalnet evaluate`` command and
 the workflows' ``EvaluateMaker``. :meth:`EvaluationConfig.with_settings` applies ``key=value``
 strings (``crystalnet evaluate --set``), each value read by its field's type
-(:func:`parse_settings`, usable with any dataclass).
+(:func:`pymatgen_crystalnet.configs.apply_settings`, the package's one ``--set`` reader).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import types
-import typing
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from monty.json import MSONable
+
+from pymatgen_crystalnet.configs import apply_settings
 
 __all__ = [
     "ABLATION_MODES",
@@ -24,7 +22,6 @@ __all__ = [
     "PAPER_TEST_SEEDS",
     "SPLITS",
     "EvaluationConfig",
-    "parse_settings",
 ]
 
 #: The paper's four composition ablation modes, in its Table 2 order.
@@ -47,81 +44,6 @@ METHODS: dict[str, str] = {
     "other_crystal": "Baseline: truth of another crystal of the same system, best of 24 rotations",
     "other_crystal_translation": "Baseline: truth of another crystal, 24 rotations x all grid shifts",
 }
-
-
-_TRUE = frozenset({"true", "yes", "on", "1"})
-_FALSE = frozenset({"false", "no", "off", "0"})
-_NONE = frozenset({"none", "null"})
-
-
-def _parse_value(key: str, text: str, hint: Any) -> Any:
-    """Read ``text`` as a value of the type ``hint`` (bool, int, float, str, list[...], X | None)."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if type(None) in args and text.strip().lower() in _NONE:
-            return None
-        options = [a for a in args if a is not type(None)]
-        if len(options) != 1:
-            raise ValueError(f"{key}: cannot read a value of type {hint}.")
-        return _parse_value(key, text, options[0])
-    if origin in (list, tuple):
-        inner = args[0] if args else str
-        items = [_parse_value(key, part.strip(), inner) for part in text.split(",") if part.strip()]
-        return items if origin is list else tuple(items)
-    word = text.strip()
-    if hint is bool:
-        if word.lower() in _TRUE:
-            return True
-        if word.lower() in _FALSE:
-            return False
-        raise ValueError(f"{key} takes true or false, got {text!r}.")
-    if hint in (int, float):
-        try:
-            return hint(word)
-        except ValueError:
-            kind = "an integer" if hint is int else "a number"
-            raise ValueError(f"{key} takes {kind}, got {text!r}.") from None
-    if hint is str:
-        return word
-    raise ValueError(f"{key}: cannot read a value of type {hint}.")
-
-
-def parse_settings(cls: type, items: Iterable[str]) -> dict[str, Any]:
-    """Read ``key=value`` strings as values of the dataclass ``cls``'s fields, by each field's type.
-
-    Booleans take ``true/false`` (``yes/no``, ``on/off``, ``1/0``), lists take comma-separated
-    items, and a field that may be None takes ``none``. A key given twice: the last one wins.
-
-    Parameters
-    ----------
-    cls
-        A dataclass.
-    items
-        ``"key=value"`` strings.
-
-    Returns
-    -------
-    dict
-        ``{field name: value}``.
-
-    Raises
-    ------
-    ValueError
-        An item without ``=``, a key that is not a field (the message lists the valid keys), or
-        a value its field's type cannot read.
-    """
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls) if f.init]
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ValueError(f"Settings are KEY=VALUE, got {item!r}.")
-        if key not in names:
-            raise ValueError(f"Unknown setting {key!r}; valid keys: {', '.join(names)}.")
-        out[key] = _parse_value(key, value, hints[key])
-    return out
 
 
 @dataclass
@@ -203,7 +125,7 @@ class EvaluationConfig(MSONable):
             self.crystal_systems = [str(s).lower() for s in self.crystal_systems]
 
     def with_settings(self, items: Iterable[str]) -> EvaluationConfig:
-        """A copy with ``key=value`` settings applied (see :func:`parse_settings`).
+        """A copy with ``key=value`` settings applied (:func:`~pymatgen_crystalnet.configs.apply_settings`).
 
         Examples
         --------
@@ -216,4 +138,4 @@ class EvaluationConfig(MSONable):
             A malformed item, an unknown key (the message lists the valid keys), a value its
             field cannot take, or settings the configuration refuses (e.g. ``samples=0``).
         """
-        return dataclasses.replace(self, **parse_settings(type(self), items))
+        return apply_settings(self, items)

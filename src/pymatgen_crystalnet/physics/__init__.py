@@ -16,6 +16,10 @@ cells
     Canonical cell choice and conversion between CMED grids and pymatgen ``VolumetricData``.
 powder
     Powder patterns from structures (pymatgen ``XRDCalculator``).
+reflections
+    Reflections of a lattice in a 2θ range, ordered and merged as pymatgen does.
+powder_batch
+    The same stick patterns for many trial crystals at once (vectorised).
 forward
     Powder patterns from a density grid on a lattice (FFT forward model).
 agreement

@@ -1,7 +1,16 @@
-"""Atomic models from densities and patterns: decode, space-group hypotheses, symmetry search.
+"""Atomic models from densities and patterns, and their refinement against a pattern.
 
-Modules are imported on demand (nothing is loaded here): :mod:`.peaks` and :mod:`.decode`
-turn a density grid into atoms, :mod:`.extinction` and :mod:`.spacegroups` read space groups
-from systematic absences, :mod:`.search` runs the pyxtal symmetry-constrained random search,
-and :mod:`.candidate_pool` holds the candidates of every source in one de-duplicated pool.
+Modules are imported on demand (nothing is loaded here):
+
+- :mod:`.peaks` and :mod:`.decode` turn a density grid into atoms (with :mod:`.formula_units`,
+  :mod:`.assign` and :mod:`.symmetrize`);
+- :mod:`.extinction` and :mod:`.spacegroups` read space groups from systematic absences;
+- :mod:`.search` runs the pyxtal symmetry-constrained random search;
+- :mod:`.candidate_pool` holds the candidates of every source in one de-duplicated pool;
+- :mod:`.wyckoff_params` writes the coordinates of a symmetric crystal as ``x = x0 + A p`` over
+  its free Wyckoff parameters, :mod:`.forward_torch` is the differentiable (torch) twin of
+  :func:`pymatgen_crystalnet.physics.powder_batch.batch_sticks`, :mod:`.stick_match` pairs
+  computed reflections with the sticks of a target pattern, :mod:`.contacts` checks interatomic
+  distances, and :mod:`.refine` refines coordinates, B and scale by least squares
+  (:mod:`.stick_problem`).
 """

@@ -49,11 +49,10 @@ def run_evaluation(
     from pymatgen_crystalnet.data.reader import load_export
     from pymatgen_crystalnet.evaluation.protocol import evaluate
     from pymatgen_crystalnet.evaluation.report import write_report
+    from pymatgen_crystalnet.model.weights import load_model_and_metadata
     from pymatgen_crystalnet.plotting import write_density_example
-    from pymatgen_crystalnet.model.weights import load_model, read_weights_config
 
-    model = load_model(weights, device="cpu")
-    metadata = read_weights_config(weights).get("metadata", {})
+    model, metadata = load_model_and_metadata(weights, device="cpu")
     result = evaluate(
         model,
         load_export(export),
