@@ -53,36 +53,27 @@ def trial_sticks(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Stick patterns of T trial crystals sharing a lattice and species list.
 
-    The one place the search computes patterns (pymatgen's ``XRDCalculator`` per trial); it has
-    the signature of ``physics.powder_batch.batch_sticks``, the vectorised path meant to
-    replace it.
+    The one place the search computes patterns: the vectorised structure-factor path
+    :func:`pymatgen_crystalnet.physics.powder_batch.batch_sticks` (pymatgen's ``XRDCalculator``
+    physics, all reflections and trials at once).
 
     Returns
     -------
     tuple
-        ``(two_theta (M,), intensities (T, M))``: the union of the trials' reflections, each
-        trial's intensity (0 where it has none), scaled to a maximum of 100 per trial.
+        ``(two_theta (M,), intensities (T, M))``: the reflections of the lattice, each trial's
+        intensity (0 where it has none), scaled to a maximum of 100 per trial.
     """
-    from pymatgen.analysis.diffraction.xrd import XRDCalculator
-    from pymatgen.core import Structure
+    from pymatgen_crystalnet.physics.powder_batch import batch_sticks
 
-    frac = np.asarray(frac_coords, dtype=float)
-    calc = XRDCalculator(
+    return batch_sticks(
+        lattice,
+        list(species),
+        np.asarray(frac_coords, dtype=float),
         wavelength=float(wavelength),
-        debye_waller_factors={s: float(debye_waller_b) for s in set(species)} if debye_waller_b else None,
+        two_theta_range=two_theta_range,
+        debye_waller_b=float(debye_waller_b) if debye_waller_b else None,
+        scaled=scaled,
     )
-    patterns = []
-    for coords in frac:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            p = calc.get_pattern(
-                Structure(lattice, list(species), coords), scaled=scaled, two_theta_range=two_theta_range
-            )
-        patterns.append((np.asarray(p.x, float), np.asarray(p.y, float)))
-    keys = np.unique(np.round(np.concatenate([x for x, _ in patterns] + [np.zeros(0)]), 4))
-    out = np.zeros((frac.shape[0], keys.size))
-    for t, (x, y) in enumerate(patterns):
-        out[t, np.searchsorted(keys, np.round(x, 4))] = y
-    return keys, out
 
 
 @dataclass(frozen=True)
