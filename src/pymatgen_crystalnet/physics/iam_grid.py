@@ -59,14 +59,7 @@ def iam_grid_from_arrays(
     terms = split_terms(
         lattice, frac_coords, atomic_numbers, occupancies, b_factor, coefficients, split_width, eps
     )
-    lat, frac, weights, widths, narrow = (
-        terms.lattice,
-        terms.frac,
-        terms.weights,
-        terms.widths,
-        terms.narrow,
-    )
-    r_cut, delta = terms.r_cut, terms.delta
+    lat, frac, weights, widths, narrow, r_cut, delta = terms.real_space()
     dims_arr = np.array(dims)
     total = np.zeros(int(np.prod(dims)))
 
