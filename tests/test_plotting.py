@@ -215,3 +215,28 @@ def test_solve_figure_without_profile_and_with_structure(bao_solution):
     measured = _line(ax, "measured").get_ydata()
     # the true structure fits the measured BaO profile better than the density does
     assert np.sum((measured - model.get_ydata()) ** 2) < np.sum((measured - density.get_ydata()) ** 2)
+
+
+def test_crystalnet_solve_draws_the_profile_file(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import pymatgen_crystalnet.plotting as plotting
+    from pymatgen_crystalnet.cli.solve import solve
+
+    seen = {}
+    original = plotting.solve_figure
+
+    def spy(result, *args, **kwargs):
+        fig = original(result, *args, **kwargs)
+        seen["measured"] = [
+            len(ln.get_xdata()) for ax in fig.axes for ln in ax.get_lines() if ln.get_label() == "measured"
+        ]
+        return fig
+
+    monkeypatch.setattr(plotting, "solve_figure", spy)
+    args = [str(EXAMPLE), "-c", "BaO", "-w", "MoKa", "-n", "2", "--grid", "12", "--device", "cpu",
+            "-o", str(tmp_path / "out")]  # fmt: skip
+    run = CliRunner().invoke(solve, args, catch_exceptions=False)
+    assert run.exit_code == 0, run.output
+    assert seen["measured"] == [5701, 5701]  # every point of the file, in each candidate's panel
+    assert (tmp_path / "out" / "solve.png").stat().st_size > 10_000
