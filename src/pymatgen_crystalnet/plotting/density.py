@@ -192,7 +192,7 @@ def row_height(lattice: Lattice | ArrayLike | None, figure_width: float) -> floa
             aspects.append(e_q[1] / (max(xs) - min(xs)))
         aspect = max(aspects)
     column = (figure_width - 1.6) / 4 - 0.45  # colour bar, tick labels and y labels
-    return float(np.clip(column * aspect, 0.8, 4.0) + 0.75)
+    return float(np.clip(column * aspect, 0.8, 2.4) + 0.75)  # tall planes get narrower instead
 
 
 def density_rows(

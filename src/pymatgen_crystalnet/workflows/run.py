@@ -18,8 +18,8 @@ a directory (default)
 :func:`run_workflow_locally` runs a flow with jobflow's ``run_locally`` (each job in its own
 folder) and returns a :class:`~.workflow_report.WorkflowReport`: every job, completed, failed (with
 its error and traceback) or not run, also written to ``report.json``. While it runs, every job's
-start and end (name, state, wall time) is logged at INFO and handed to an optional ``progress``
-callback as a :class:`~.run_progress.JobEvent` (``crystalnet workflow run-local`` prints them).
+start and end (name, state, wall time) becomes a :class:`~.run_progress.JobEvent`, handed to an
+optional ``progress`` callback (``crystalnet workflow run-local`` prints them) or else logged at INFO.
 """
 
 from __future__ import annotations
@@ -262,13 +262,14 @@ def run_workflow_locally(
     root = Path(root_dir).expanduser().resolve()
     store = checked_job_store(root / "jobstore" if store is None else store)
     (root / "jobs").mkdir(parents=True, exist_ok=True)
-    handler = JobProgressLog(n_jobs=len(_flow_jobs(flow)), callback=progress)
     t0 = time.perf_counter()
-    with listening(handler, quiet=not log), warnings.catch_warnings():
+    with warnings.catch_warnings():
         # jobflow's own noise: monty's deprecated ``cd``, and unconnected jobs of a fan-out
         warnings.filterwarnings("ignore", message="cd is deprecated", category=FutureWarning)
         warnings.filterwarnings("ignore", message="Some jobs are not connected")
-        run_locally(flow, log=log, store=store, create_folders=True, root_dir=root / "jobs")
+        handler = JobProgressLog(n_jobs=len(_flow_jobs(flow)), callback=progress)
+        with listening(handler, quiet=not log):
+            run_locally(flow, log=log, store=store, create_folders=True, root_dir=root / "jobs")
     report = report_from_store(
         flow, store, handler.failures, root_dir=str(root), wall_time_s=time.perf_counter() - t0
     )
