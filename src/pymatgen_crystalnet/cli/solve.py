@@ -134,7 +134,8 @@ def solve(
         summary = {"pattern": str(pattern), "composition": composition, **result.summary()}
         with atomic_write(staging / "summary.json") as fh:
             json.dump(summary, fh, indent=1)
-        save_figure(solve_figure(result), staging / "solve.png")
+        measured = None if pattern.suffix.lower() == ".json" else pattern  # a profile file: draw it
+        save_figure(solve_figure(result, profile=measured), staging / "solve.png")
         out.mkdir(parents=True, exist_ok=True)
         for item in staging.iterdir():
             item.replace(out / item.name)
