@@ -6,7 +6,7 @@
     solver = CrystalNetSolver.from_pretrained()               # bundled weights, offline
     result = solver.solve(pattern, "NaCl", n_candidates=5)    # cubic: lattice found by indexing
     best = result[0]
-    best.density                                              # pymatgen VolumetricData (ρ × V)
+    best.density                                              # pymatgen Chgcar (ρ × V)
     best.agreement                                            # {"cosine": …, "rwp": …}
 
 The model proposes ``n_candidates`` densities (latent samples) on the canonical cell; each is
@@ -18,114 +18,28 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from pymatgen_crystalnet.devices import AUTO, resolve_device
 from pymatgen_crystalnet.featurize.composition import composition_vector, infer_mode
-from pymatgen_crystalnet.physics.cells import grid_electrons
-from pymatgen_crystalnet.scoring.verification import Verification, rank_by_agreement, verify_density
+from pymatgen_crystalnet.scoring.verification import rank_by_agreement, verify_density
 from pymatgen_crystalnet.solver.config import SolveConfig
 from pymatgen_crystalnet.solver.indexing import index_cubic, index_cubic_with_a
 from pymatgen_crystalnet.solver.inputs import PreparedPattern, prepare_pattern
+from pymatgen_crystalnet.solver.result import Candidate, SolveResult
 
 if TYPE_CHECKING:
     import torch
-    from pymatgen.analysis.diffraction.core import DiffractionPattern
     from pymatgen.core import Lattice
-    from pymatgen.io.common import VolumetricData
 
     from pymatgen_crystalnet.model.crystalnet import CrystalNet
 
 __all__ = ["Candidate", "CrystalNetSolver", "SolveResult"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class Candidate:
-    """One proposed density, with its verification.
-
-    Attributes
-    ----------
-    rank
-        0 for the best agreement.
-    sample
-        Which latent sample produced it.
-    grid
-        (n, n, n) CMED in e/Å³ at fractional points (i/n, j/n, k/n) of ``lattice``.
-    lattice
-        The cell the grid lives on.
-    verification
-        Its forward pattern and agreement with the input.
-    """
-
-    rank: int
-    sample: int
-    grid: NDArray[np.float32]
-    lattice: Lattice
-    verification: Verification
-
-    @property
-    def density(self) -> VolumetricData:
-        """The density as pymatgen ``VolumetricData`` on the lattice (data = ρ × V)."""
-        from pymatgen_crystalnet.physics.cells import grid_to_volumetric
-
-        return grid_to_volumetric(self.grid, self.lattice)
-
-    @property
-    def agreement(self) -> dict[str, float]:
-        """Agreement of the candidate's computed pattern with the input."""
-        return {"cosine": self.verification.cosine, "rwp": self.verification.rwp}
-
-    @property
-    def pattern(self) -> DiffractionPattern:
-        """The candidate's computed stick pattern (Mo Kα)."""
-        return self.verification.pattern
-
-
-@dataclass
-class SolveResult(Sequence):
-    """Candidates ranked best first, with the inputs that produced them."""
-
-    candidates: list[Candidate]
-    lattice: Lattice
-    lattice_source: str
-    composition_mode: str
-    input_vector: NDArray[np.float32]
-    covered: NDArray[np.bool_]
-    info: dict[str, Any] = field(default_factory=dict)
-
-    def __getitem__(self, i):  # type: ignore[override]
-        return self.candidates[i]
-
-    def __len__(self) -> int:
-        return len(self.candidates)
-
-    def summary(self) -> dict[str, Any]:
-        """A JSON-friendly summary."""
-        return {
-            "lattice": self.lattice.matrix.tolist(),
-            "lattice_abc": list(self.lattice.abc),
-            "lattice_angles": list(self.lattice.angles),
-            "lattice_source": self.lattice_source,
-            "composition_mode": self.composition_mode,
-            **self.info,
-            "candidates": [
-                {
-                    "rank": c.rank,
-                    "sample": c.sample,
-                    **c.agreement,
-                    "density_max": float(c.grid.max()),
-                    "electrons": grid_electrons(c.grid, self.lattice.volume),
-                }
-                for c in self.candidates
-            ],
-        }
 
 
 class CrystalNetSolver:
