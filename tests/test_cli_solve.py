@@ -5,6 +5,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 from pymatgen.core import Lattice, Structure
+from pymatgen.io.common import VolumetricData
 from pymatgen.io.vasp import Chgcar
 
 from pymatgen_crystalnet.cli import main
@@ -36,12 +37,43 @@ def test_solve_command_writes_files(tmp_path, checkpoint, nacl):
     assert summary["lattice_abc"] == pytest.approx([5.64 / np.sqrt(2)] * 3, rel=1e-3)
     cos = [c["cosine"] for c in summary["candidates"]]
     assert cos == sorted(cos, reverse=True)
-    chg = Chgcar.from_file(str(out / "candidate_1.vasp"))
-    assert chg.data["total"].shape == (10, 10, 10)
-    assert (out / "candidate_3.xsf").stat().st_size > 0
+    files = summary["files"]
+    assert sorted(files) == sorted(p.name for p in out.iterdir())
+    for rank in (1, 2, 3):
+        if f"candidate_{rank}.vasp" in files:  # a candidate with atoms
+            chg = Chgcar.from_file(str(out / f"candidate_{rank}.vasp"))
+            assert len(chg.structure) > 0 and "X" not in chg.structure.symbol_set
+            assert (out / f"candidate_{rank}.xsf").stat().st_size > 0
+            assert (out / f"candidate_{rank}.cif").stat().st_size > 0
+        else:  # no atoms: a cube file, no placeholder atom
+            cube = VolumetricData.from_cube(str(out / f"candidate_{rank}.cube"))
+            assert cube.data["total"].shape == (10, 10, 10) and len(cube.structure) == 0
     png = (out / "solve.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_solve_command_replaces_the_set_and_refuses_a_blocked_folder(tmp_path, checkpoint, nacl):
+    pattern = tmp_path / "nacl.json"
+    pattern.write_text(xrd_pattern(nacl).to_json())
+    out = tmp_path / "out"
+    args = ["solve", str(pattern), "-c", "NaCl", "--grid", "8", "--checkpoint", str(checkpoint)]
+    args += ["-o", str(out)]
+    assert CliRunner().invoke(main, [*args, "-n", "3"]).exit_code == 0
+    again = CliRunner().invoke(main, [*args, "-n", "1"])
+    assert again.exit_code == 0, again.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert sorted(p.name for p in out.iterdir()) == sorted(summary["files"])
+    assert not any(p.name.startswith(("candidate_2", "candidate_3")) for p in out.iterdir())
+    (out / "candidate_2.vasp").mkdir()
+    before = sorted(p.name for p in out.iterdir())
+    blocked = CliRunner().invoke(main, [*args, "-n", "3"])
+    assert blocked.exit_code == 1 and "Traceback" not in blocked.output
+    assert "candidate_2.vasp" in blocked.output and "not a file of this output" in blocked.output
+    assert sorted(p.name for p in out.iterdir()) == before
+    assert json.loads((out / "summary.json").read_text()) == summary
+    file_out = CliRunner().invoke(main, [*args[:-1], str(pattern / "out")])
+    assert file_out.exit_code == 1 and "is not a folder" in file_out.output, file_out.output
 
 
 def test_solve_command_refuses_without_lattice(tmp_path, checkpoint):

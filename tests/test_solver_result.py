@@ -23,8 +23,7 @@ from pymatgen_crystalnet.solver.solver import SolveResult as OldPathResult
 N = 12
 
 
-@pytest.fixture(scope="module")
-def result(nacl):
+def make_result(nacl):
     """A result built from real densities: the primitive NaCl IAM density and a shifted copy."""
     prim = canonical_cell(nacl)
     target = xrd_vector(nacl)
@@ -58,6 +57,11 @@ def result(nacl):
         structures=[solved, search],
         structure_info={"hypotheses": [{"symbol": "Fm-3m", "number": 225}], "reason": None},
     )
+
+
+@pytest.fixture(scope="module")
+def result(nacl):
+    return make_result(nacl)
 
 
 def test_old_import_path_still_works():

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-import tempfile
 from pathlib import Path
 
 import click
@@ -81,15 +79,17 @@ def solve(
     """Propose electron densities for the powder PATTERN and rank them by forward verification.
 
     PATTERN is a profile file (.xy, .xye, .csv, IUCr powder CIF, …) or a pymatgen
-    DiffractionPattern JSON (sticks). OUT receives, per candidate, a CHGCAR and an XSF file,
-    plus summary.json and solve.png.
+    DiffractionPattern JSON (sticks). OUT receives, per candidate density, a CHGCAR (.vasp) and
+    an XSF file with its atoms and a CIF of its structure (a .cube when it has no atoms), a CIF
+    per refined structure (structure_N.cif), summary.json and solve.png; the previous contents
+    of OUT (an earlier result set) are replaced as a whole.
     """
     from pymatgen.core import Lattice
 
-    from pymatgen_crystalnet.atomic import atomic_write
     from pymatgen_crystalnet.configs import apply_values
     from pymatgen_crystalnet.plotting import save_figure, solve_figure
     from pymatgen_crystalnet.solver.config import SolveConfig
+    from pymatgen_crystalnet.solver.output import OutputFolderError, check_result_folder, write_result_set
     from pymatgen_crystalnet.solver.solver import CrystalNetSolver
 
     try:
@@ -110,6 +110,10 @@ def solve(
             raise click.ClickException("--lattice needs six numbers: a b c alpha beta gamma.")
         lattice = Lattice.from_parameters(*params)
     try:
+        check_result_folder(out)
+    except OutputFolderError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
         solver = (
             CrystalNetSolver.from_checkpoint(checkpoint, device=device)
             if checkpoint
@@ -125,21 +129,15 @@ def solve(
     except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
 
-    # write everything into a temporary folder first: no half-written output on failure
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        for cand in result:
-            _write_candidate(cand.grid, result.lattice, staging, f"candidate_{cand.rank + 1}")
-        summary = {"pattern": str(pattern), "composition": composition, **result.summary()}
-        with atomic_write(staging / "summary.json") as fh:
-            json.dump(summary, fh, indent=1)
-        save_figure(solve_figure(result), staging / "solve.png")
-        out.mkdir(parents=True, exist_ok=True)
-        for item in staging.iterdir():
-            item.replace(out / item.name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        names = write_result_set(
+            result,
+            out,
+            figure=lambda res, path: save_figure(solve_figure(res), path),
+            extra_summary={"pattern": str(pattern), "composition": composition},
+        )
+    except OutputFolderError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(
         f"{len(result)} candidates on a {result.lattice_source} lattice "
         f"(a, b, c = {', '.join(f'{v:.4f}' for v in result.lattice.abc)} Å); composition mode "
@@ -149,23 +147,7 @@ def solve(
         click.echo(
             f"  #{cand.rank + 1}: cosine {cand.agreement['cosine']:.4f}, Rwp {cand.agreement['rwp']:.3f}"
         )
-    click.echo(f"wrote {out}/candidate_*.vasp, *.xsf, summary.json, solve.png")
-
-
-def _write_candidate(grid, lattice, folder: Path, stem: str) -> None:
-    """CHGCAR-format (``.vasp``) and XSF files of one candidate.
-
-    The atoms are what is being solved for, so they are unknown; both formats need at least
-    one atom, so the files carry a single placeholder site ``X`` at the origin. VESTA shows
-    the density; the placeholder can be deleted there.
-    """
-    from pymatgen.core import DummySpecies, Structure
-
-    from pymatgen_crystalnet.io.density_files import write_density
-
-    holder = Structure(lattice, [DummySpecies("X")], [[0, 0, 0]])
-    write_density(grid, holder, folder / f"{stem}.vasp", fmt="chgcar")
-    write_density(grid, holder, folder / f"{stem}.xsf")
+    click.echo(f"wrote {out}/: {', '.join(names)}")
 
 
 @click.group("models")
