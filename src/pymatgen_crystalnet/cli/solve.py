@@ -130,10 +130,11 @@ def solve(
         raise click.ClickException(str(exc)) from exc
 
     try:
+        measured = None if pattern.suffix.lower() == ".json" else pattern  # a profile file: draw it
         names = write_result_set(
             result,
             out,
-            figure=lambda res, path: save_figure(solve_figure(res), path),
+            figure=lambda res, path: save_figure(solve_figure(res, profile=measured), path),
             extra_summary={"pattern": str(pattern), "composition": composition},
         )
     except OutputFolderError as exc:
