@@ -82,6 +82,9 @@ class SolvedStructure(MSONable):
         Other network samples whose decoded models were the same crystal (merged into this one).
     provenance
         What produced it (Z, symmetry tolerance, seed, …; JSON-able).
+    fit
+        The refined fit: ``"two_theta"``, ``"observed"`` and ``"calculated"`` arrays of the
+        matched reflections (empty when not refined).
     """
 
     structure: Structure
@@ -94,6 +97,7 @@ class SolvedStructure(MSONable):
     refined: bool = True
     merged_samples: list[int] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
+    fit: dict[str, NDArray[np.float64]] = field(default_factory=dict)
 
     @property
     def rwp(self) -> float | None:
@@ -142,7 +146,12 @@ class SolvedStructure(MSONable):
         out = _msonable_header(self)
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            out[f.name] = value.as_dict() if f.name == "structure" else jsanitize(value, strict=True)
+            if f.name == "structure":
+                out[f.name] = value.as_dict()
+            elif f.name == "fit":
+                out[f.name] = {k: pack_array(v, "float64") for k, v in value.items()}
+            else:
+                out[f.name] = jsanitize(value, strict=True)
         return out
 
     @classmethod
@@ -153,6 +162,7 @@ class SolvedStructure(MSONable):
         names = {f.name for f in dataclasses.fields(cls)}
         kwargs = {k: v for k, v in d.items() if k in names}
         kwargs["structure"] = Structure.from_dict(d["structure"])
+        kwargs["fit"] = {k: unpack_array(v) for k, v in (d.get("fit") or {}).items()}
         return cls(**kwargs)
 
 
@@ -189,8 +199,19 @@ class Candidate(MSONable):
 
     @property
     def structure(self) -> Structure | None:
-        """The refined pymatgen ``Structure`` this density led to, or None."""
+        """The refined pymatgen ``Structure`` this density led to, or None.
+
+        Setting it (an atomic model from elsewhere) records it as the candidate's solution with
+        origin ``"given"`` and no figures of merit; setting None removes the solution.
+        """
         return None if self.solution is None else self.solution.structure
+
+    @structure.setter
+    def structure(self, value: Structure | None) -> None:
+        if value is None:
+            self.solution = None
+            return
+        self.solution = SolvedStructure(structure=value, origin="given", sample=None, refined=False)
 
     @property
     def space_group(self) -> str | None:
