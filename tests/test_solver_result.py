@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from monty.serialization import dumpfn, loadfn
 from pymatgen.analysis.structure_matcher import StructureMatcher
-from pymatgen.core import Lattice, Structure
+from pymatgen.core import Structure
 from pymatgen.io.cif import CifParser
 from pymatgen.io.common import VolumetricData
 from pymatgen.io.vasp import Chgcar
@@ -16,7 +16,6 @@ from pymatgen_crystalnet.physics.cells import canonical_cell
 from pymatgen_crystalnet.physics.iam_grid import iam_density_grid
 from pymatgen_crystalnet.scoring.verification import verify_density
 from pymatgen_crystalnet.solver.result import Candidate, SolvedStructure, SolveResult
-from pymatgen_crystalnet.solver.result_codec import atoms_on_lattice
 from pymatgen_crystalnet.solver.solver import Candidate as OldPathCandidate
 from pymatgen_crystalnet.solver.solver import SolveResult as OldPathResult
 
@@ -91,16 +90,6 @@ def test_density_without_atoms_has_no_placeholder_site(result, tmp_path):
     np.testing.assert_allclose(back.data["total"], vol.data["total"], rtol=1e-5)
 
 
-def test_atoms_on_lattice_folds_and_unfolds(nacl):
-    prim = canonical_cell(nacl)
-    folded = atoms_on_lattice(nacl, prim.lattice)
-    assert len(folded) == 2 and StructureMatcher().fit(folded, nacl)
-    unfolded = atoms_on_lattice(folded, nacl.lattice)
-    assert len(unfolded) == 8 and StructureMatcher().fit(unfolded, nacl)
-    assert atoms_on_lattice(nacl, Lattice.hexagonal(3, 7)) is None
-    assert atoms_on_lattice(nacl, Lattice.cubic(5.64 * 1.1)) is None
-
-
 def test_repr_is_short_one_line_per_candidate(result):
     text = repr(result)
     assert len(text.splitlines()) == 1 + len(result) + len(result.structures)
@@ -154,3 +143,85 @@ def test_cif_is_symmetrised_and_reads_back(result):
     back = CifParser.from_str(text).parse_structures(primitive=False)[0]
     assert StructureMatcher().fit(back, result.structures[0].structure)
     assert "P 1" in result.structures[0].cif(symprec=None) or "P1" in result.structures[0].cif(symprec=None)
+
+
+# ---------------------------------------------------------------- the structure step of solve()
+
+#: a small structure step (one hypothesis, few trials, one refinement): seconds, not a minute
+FAST = {"n_search_trials": 5, "n_refine": 1, "keep": 2, "n_hypotheses": 1, "time_budget_s": 60.0}
+
+
+@pytest.fixture(scope="module")
+def tiny_solver(tmp_path_factory):
+    import torch
+
+    from pymatgen_crystalnet.model.config import CrystalNetConfig
+    from pymatgen_crystalnet.model.crystalnet import CrystalNet
+    from pymatgen_crystalnet.model.weights import save_model
+    from pymatgen_crystalnet.solver.solver import CrystalNetSolver
+    from test_solver import TINY
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("weights")
+    save_model(CrystalNet(CrystalNetConfig(**TINY)), folder, metadata={"cell": "primitive", "b_factor": 1.0})
+    return CrystalNetSolver.from_checkpoint(folder, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def solved(tiny_solver, nacl):
+    from pymatgen_crystalnet.physics.powder import xrd_pattern
+    from pymatgen_crystalnet.structure.config import StructureSolveConfig
+
+    config = StructureSolveConfig(z=4, **FAST)
+    return tiny_solver.solve(xrd_pattern(nacl), "NaCl", n_candidates=3, grid=12, seed=0, structures=config)
+
+
+def test_solve_returns_refined_structures_ranked_by_rwp(solved, nacl):
+    assert solved.structures, solved.structure_info
+    best = solved.best_structure
+    assert StructureMatcher().fit(best.structure, nacl)
+    assert best.space_group == "Fm-3m" and best.space_group_number == 225 and best.refined
+    assert best.rwp < 0.05 and best.cosine > 0.99 and best.r_bragg is not None
+    assert best.origin in ("network", "search")
+    rwps = [s.rwp for s in solved.structures]
+    assert rwps == sorted(rwps) and [s.rank for s in solved.structures] == list(range(len(rwps)))
+    assert set(best.fit) == {"two_theta", "observed", "calculated"}
+    assert solved.structure_info["config"]["z"] == 4 and "@module" not in solved.structure_info["config"]
+    assert solved.structure_info["timings"]["total"] > 0
+    # every candidate either led to a structure of the solve or says why not
+    for cand in solved:
+        assert (cand.solution in solved.structures) != bool(cand.structure_reason)
+        if cand.solution is not None:
+            assert cand.sample in cand.solution.samples or cand.solution.origin == "search"
+            assert isinstance(cand.density, Chgcar) and len(cand.density.structure) == 2
+
+
+def test_a_solved_result_round_trips(solved, tmp_path):
+    dumpfn(solved, tmp_path / "r.json.gz")
+    back = loadfn(tmp_path / "r.json.gz")
+    assert repr(back) == repr(solved)
+    assert back.best_structure.structure == solved.best_structure.structure
+    fit, fit_back = solved.best_structure.fit, back.best_structure.fit
+    np.testing.assert_array_equal(fit_back["calculated"], fit["calculated"])
+
+
+def test_no_formula_no_structure_with_the_reason(tiny_solver, nacl):
+    from pymatgen_crystalnet.physics.powder import xrd_pattern
+
+    res = tiny_solver.solve(xrd_pattern(nacl), "Na Cl", n_candidates=1, grid=8)
+    assert res.structures == [] and "formula" in res.structure_info["reason"]
+    assert "formula" in res[0].structure_reason
+    bare = tiny_solver.solve(xrd_pattern(nacl), "NaCl", n_candidates=1, grid=8, structures=False)
+    assert bare.structures == [] and bare.structure_info == {} and bare[0].structure_reason is None
+    with pytest.raises(ValueError, match="StructureSolveConfig"):
+        tiny_solver.solve(xrd_pattern(nacl), "NaCl", n_candidates=1, grid=8, structures="yes")
+
+
+def test_pattern_cell_is_the_conventional_cubic_cell(nacl):
+    from pymatgen_crystalnet.solver.structures import pattern_cell
+
+    prim = canonical_cell(nacl).lattice
+    conv = pattern_cell(prim, {"centring": "F"})
+    assert conv.abc == pytest.approx((5.64,) * 3) and conv.angles == pytest.approx((90,) * 3)
+    assert pattern_cell(prim, {"centring": "P"}) is prim
+    assert pattern_cell(prim, {}) is prim

@@ -57,10 +57,23 @@ def _load_pattern(path: Path, wavelength: str | None):
 @click.option("--seed", type=int, cls=ConfigDefaultOption, config_default=lambda: _solve_default("seed"),
               help="Seed of the latent samples.")
 @click.option("--device", default="auto", show_default=True, help="auto (CUDA if present), cpu, cuda:N.")
+@click.option("--structures/--no-structures", default=True, show_default=True,
+              help="Solve crystal structures from the densities (needs -c with the formula).")
+@click.option("--refine/--no-refine", default=None,
+              help="Refine the structures against the pattern (default: refine).")
+@click.option("--z", "z", type=int, default=None,
+              help="Formula units per conventional cell (default: every Z the cell volume allows).")
+@click.option("--space-group", default=None,
+              help="Space group (number or symbol, e.g. 225 or Fm-3m); default: from the absences.")
+@click.option("--time-budget", type=float, default=None,
+              help="Seconds for the structure step (default: StructureSolveConfig.time_budget_s, 60).")
 @click.option(
     "-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"), show_default=True
 )
-@set_option("the solve settings (SolveConfig: n_candidates, grid, seed, composition_mode, deterministic)")
+@set_option(
+    "the solve settings (SolveConfig: n_candidates, grid, seed, composition_mode, deterministic) and "
+    "the structure step's (StructureSolveConfig, section 'structure': n_search_trials, n_refine, keep, …)"
+)
 def solve(
     pattern: Path,
     composition: str | None,
@@ -73,6 +86,11 @@ def solve(
     checkpoint: Path | None,
     seed: int | None,
     device: str,
+    structures: bool,
+    refine: bool | None,
+    z: int | None,
+    space_group: str | None,
+    time_budget: float | None,
     out: Path,
     settings: tuple[str, ...],
 ) -> None:
@@ -91,12 +109,18 @@ def solve(
     from pymatgen_crystalnet.solver.config import SolveConfig
     from pymatgen_crystalnet.solver.output import OutputFolderError, check_result_folder, write_result_set
     from pymatgen_crystalnet.solver.solver import CrystalNetSolver
+    from pymatgen_crystalnet.structure.config import StructureSolveConfig
 
     try:
         config = apply_values(SolveConfig(), given(n_candidates=n_candidates, grid=grid, seed=seed))
+        structure_config = apply_values(
+            StructureSolveConfig(),
+            given(refine=refine, z=z, space_group=space_group, time_budget_s=time_budget),
+        )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    config = apply_set({"solve": config}, settings)["solve"]
+    sections = apply_set({"solve": config, "structure": structure_config}, settings)
+    config, structure_config = sections["solve"], sections["structure"]
 
     if lattice_a is not None and lattice_abc is not None:
         raise click.ClickException("Give either --lattice-a or --lattice, not both.")
@@ -125,6 +149,7 @@ def solve(
             lattice=lattice,
             wavelength=wavelength,
             **config.solve_kwargs(),
+            structures=structure_config if structures else False,
         )
     except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -145,10 +170,13 @@ def solve(
         f"{result.composition_mode}"
     )
     for cand in result:
-        click.echo(
-            f"  #{cand.rank + 1}: cosine {cand.agreement['cosine']:.4f}, Rwp {cand.agreement['rwp']:.3f}"
-        )
-    click.echo(f"wrote {out}/: {', '.join(names)}")
+        click.echo(f"  density {cand.describe()}")
+    for solved in result.structures:
+        click.echo(f"  structure #{solved.rank + 1}: {solved.describe()}")
+    if structures and not result.structures:
+        click.echo(f"  no crystal structure: {result.structure_info.get('reason')}")
+    cifs = f", structure_1..{len(result.structures)}.cif" if result.structures else ""
+    click.echo(f"wrote {len(names)} files into {out}/ (candidate_N.*{cifs}, summary.json, solve.png)")
 
 
 @click.group("models")

@@ -30,7 +30,6 @@ from numpy.typing import NDArray
 from pymatgen_crystalnet.jsonsafe import finite_or_none
 from pymatgen_crystalnet.physics.cells import grid_electrons
 from pymatgen_crystalnet.solver.result_codec import (
-    atoms_on_lattice,
     pack_array,
     unpack_array,
     verification_from_dict,
@@ -246,13 +245,15 @@ class Candidate(MSONable):
 
     def atoms(self) -> Structure | None:
         """The atoms of :attr:`structure` in the density's cell, or None."""
+        from pymatgen_crystalnet.structure.transfer import on_lattice
+
         if self.structure is None:
             return None
-        atoms = atoms_on_lattice(self.structure, self.lattice)
-        if atoms is None or len(atoms) == 0:
-            logger.warning("The structure of candidate %d does not fit the density's cell", self.rank + 1)
+        try:
+            return on_lattice(self.structure, self.lattice)
+        except ValueError as exc:
+            logger.warning("Candidate %d: its structure does not fit its cell: %s", self.rank + 1, exc)
             return None
-        return atoms
 
     @property
     def agreement(self) -> dict[str, float]:

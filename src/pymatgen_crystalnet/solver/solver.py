@@ -30,12 +30,14 @@ from pymatgen_crystalnet.solver.config import SolveConfig
 from pymatgen_crystalnet.solver.indexing import index_cubic, index_cubic_with_a
 from pymatgen_crystalnet.solver.inputs import PreparedPattern, prepare_pattern
 from pymatgen_crystalnet.solver.result import Candidate, SolveResult
+from pymatgen_crystalnet.solver.structures import solve_candidate_structures
 
 if TYPE_CHECKING:
     import torch
     from pymatgen.core import Lattice
 
     from pymatgen_crystalnet.model.crystalnet import CrystalNet
+    from pymatgen_crystalnet.structure.config import StructureSolveConfig
 
 __all__ = ["Candidate", "CrystalNetSolver", "SolveResult"]
 
@@ -76,6 +78,8 @@ class CrystalNetSolver:
         self.metadata = dict(metadata or {})
         self.name = name
         self.cell = self.metadata.get("cell", "primitive")
+        #: What ``solve`` does about crystal structures when not told (True, False or a config).
+        self.structures: StructureSolveConfig | bool = True
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device | None = AUTO) -> CrystalNetSolver:
@@ -172,6 +176,7 @@ class CrystalNetSolver:
         seed: int | None = None,
         composition_mode: str | None = None,
         deterministic: bool = False,
+        structures: StructureSolveConfig | bool | None = None,
     ) -> SolveResult:
         """Propose, verify and rank candidate densities for one pattern.
 
@@ -198,6 +203,12 @@ class CrystalNetSolver:
             Override the inferred ablation mode.
         deterministic
             Use the latent means (all candidates identical).
+        structures
+            Solve crystal structures from the densities (:mod:`.structures`): True with the
+            default :class:`~pymatgen_crystalnet.structure.config.StructureSolveConfig`, a
+            config (``refine``, ``z``, ``space_group``, ``time_budget_s``, …), or False for
+            densities only; None: the solver's ``structures`` attribute (True unless set).
+            Needs the formula (``composition`` with ratios).
 
         The settings after ``wavelength`` are those of :class:`SolveConfig` (checked there);
         ``solve(pattern, composition, **config.solve_kwargs())`` solves with a config.
@@ -211,6 +222,7 @@ class CrystalNetSolver:
             composition_mode=composition_mode,  # type: ignore[arg-type]
             deterministic=deterministic,
         )
+        structure_config = _structure_config(self.structures if structures is None else structures)
         prepared = prepare_pattern(pattern, wavelength)
         cell, lattice_source, info = self._lattice(prepared, lattice)
         rng = np.random.default_rng(seed)
@@ -232,11 +244,17 @@ class CrystalNetSolver:
             Candidate(rank=r, sample=i, grid=grids[i], lattice=cell, verification=verifications[i])
             for r, i in enumerate(order)
         ]
+        solved, structure_info = [], {}
+        if structure_config is not None:
+            solved, structure_info = solve_candidate_structures(
+                candidates, cell, info, prepared, composition, mode, structure_config
+            )
         logger.info(
-            "Solved: %d candidates on %s lattice, best cosine %.4f",
+            "Solved: %d candidates on %s lattice, best cosine %.4f, %d structures",
             len(candidates),
             lattice_source,
             candidates[0].verification.cosine,
+            len(solved),
         )
         return SolveResult(
             candidates=candidates,
@@ -246,6 +264,8 @@ class CrystalNetSolver:
             input_vector=prepared.vector,
             covered=prepared.covered,
             info={"wavelength": prepared.wavelength, "input_kind": prepared.kind, "model": self.name, **info},
+            structures=solved,
+            structure_info=structure_info,
         )
 
     def solve_many(
@@ -256,3 +276,16 @@ class CrystalNetSolver:
         if len(compositions) != len(patterns):
             raise ValueError("Give one composition per pattern.")
         return [self.solve(p, c, **kwargs) for p, c in zip(patterns, compositions)]
+
+
+def _structure_config(structures: StructureSolveConfig | bool) -> StructureSolveConfig | None:
+    """The structure step's settings (None: no structure step)."""
+    from pymatgen_crystalnet.structure.config import StructureSolveConfig
+
+    if isinstance(structures, StructureSolveConfig):
+        return structures
+    if structures is True:
+        return StructureSolveConfig()
+    if structures is False or structures is None:
+        return None
+    raise ValueError(f"structures must be True, False or a StructureSolveConfig, got {structures!r}.")
