@@ -175,7 +175,8 @@ def solve(
         click.echo(f"  structure #{solved.rank + 1}: {solved.describe()}")
     if structures and not result.structures:
         click.echo(f"  no crystal structure: {result.structure_info.get('reason')}")
-    cifs = f", structure_1..{len(result.structures)}.cif" if result.structures else ""
+    n_structures = len(result.structures)
+    cifs = {0: "", 1: ", structure_1.cif"}.get(n_structures, f", structure_1..{n_structures}.cif")
     click.echo(f"wrote {len(names)} files into {out}/ (candidate_N.*{cifs}, summary.json, solve.png)")
 
 

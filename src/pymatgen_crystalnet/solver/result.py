@@ -134,6 +134,9 @@ class SolvedStructure(MSONable):
         """One line: formula, space group, origin and figures of merit."""
         foms = ", ".join(f"{k} {v:.4f}" for k, v in self.figures_of_merit.items() if v is not None)
         where = f"network sample {self.sample}" if self.sample is not None else self.origin
+        others = [k for k in self.merged_samples if k != self.sample]
+        if others:
+            where += f"; also from sample{'s' if len(others) > 1 else ''} {', '.join(map(str, others))}"
         sg = self.space_group or "?"
         return f"{self.structure.composition.reduced_formula} {sg} ({where}){', ' + foms if foms else ''}"
 
