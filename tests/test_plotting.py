@@ -168,7 +168,7 @@ def bao_solution():
 
     profile = read_profile(EXAMPLE, wavelength="MoKa")
     solver = CrystalNetSolver.from_pretrained(device="cpu")
-    return profile, solver.solve(profile, "BaO", n_candidates=2, grid=12, seed=0)
+    return profile, solver.solve(profile, "BaO", n_candidates=2, grid=12, seed=0, structures=False)
 
 
 def test_solve_figure_draws_the_measured_profile(bao_solution, tmp_path):

@@ -6,7 +6,7 @@
     solver = CrystalNetSolver.from_pretrained()               # bundled weights, offline
     result = solver.solve(pattern, "NaCl", n_candidates=5)    # cubic: lattice found by indexing
     best = result[0]
-    best.density                                              # pymatgen VolumetricData (ρ × V)
+    best.density                                              # pymatgen Chgcar (ρ × V)
     best.agreement                                            # {"cosine": …, "rwp": …}
 
 The model proposes ``n_candidates`` densities (latent samples) on the canonical cell; each is
@@ -18,114 +18,30 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from pymatgen_crystalnet.devices import AUTO, resolve_device
 from pymatgen_crystalnet.featurize.composition import composition_vector, infer_mode
-from pymatgen_crystalnet.physics.cells import grid_electrons
-from pymatgen_crystalnet.scoring.verification import Verification, rank_by_agreement, verify_density
+from pymatgen_crystalnet.scoring.verification import rank_by_agreement, verify_density
 from pymatgen_crystalnet.solver.config import SolveConfig
 from pymatgen_crystalnet.solver.indexing import index_cubic, index_cubic_with_a
 from pymatgen_crystalnet.solver.inputs import PreparedPattern, prepare_pattern
+from pymatgen_crystalnet.solver.result import Candidate, SolveResult
+from pymatgen_crystalnet.solver.structures import solve_candidate_structures
 
 if TYPE_CHECKING:
     import torch
-    from pymatgen.analysis.diffraction.core import DiffractionPattern
     from pymatgen.core import Lattice
-    from pymatgen.io.common import VolumetricData
 
     from pymatgen_crystalnet.model.crystalnet import CrystalNet
+    from pymatgen_crystalnet.structure.config import StructureSolveConfig
 
 __all__ = ["Candidate", "CrystalNetSolver", "SolveResult"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class Candidate:
-    """One proposed density, with its verification.
-
-    Attributes
-    ----------
-    rank
-        0 for the best agreement.
-    sample
-        Which latent sample produced it.
-    grid
-        (n, n, n) CMED in e/Å³ at fractional points (i/n, j/n, k/n) of ``lattice``.
-    lattice
-        The cell the grid lives on.
-    verification
-        Its forward pattern and agreement with the input.
-    """
-
-    rank: int
-    sample: int
-    grid: NDArray[np.float32]
-    lattice: Lattice
-    verification: Verification
-
-    @property
-    def density(self) -> VolumetricData:
-        """The density as pymatgen ``VolumetricData`` on the lattice (data = ρ × V)."""
-        from pymatgen_crystalnet.physics.cells import grid_to_volumetric
-
-        return grid_to_volumetric(self.grid, self.lattice)
-
-    @property
-    def agreement(self) -> dict[str, float]:
-        """Agreement of the candidate's computed pattern with the input."""
-        return {"cosine": self.verification.cosine, "rwp": self.verification.rwp}
-
-    @property
-    def pattern(self) -> DiffractionPattern:
-        """The candidate's computed stick pattern (Mo Kα)."""
-        return self.verification.pattern
-
-
-@dataclass
-class SolveResult(Sequence):
-    """Candidates ranked best first, with the inputs that produced them."""
-
-    candidates: list[Candidate]
-    lattice: Lattice
-    lattice_source: str
-    composition_mode: str
-    input_vector: NDArray[np.float32]
-    covered: NDArray[np.bool_]
-    info: dict[str, Any] = field(default_factory=dict)
-
-    def __getitem__(self, i):  # type: ignore[override]
-        return self.candidates[i]
-
-    def __len__(self) -> int:
-        return len(self.candidates)
-
-    def summary(self) -> dict[str, Any]:
-        """A JSON-friendly summary."""
-        return {
-            "lattice": self.lattice.matrix.tolist(),
-            "lattice_abc": list(self.lattice.abc),
-            "lattice_angles": list(self.lattice.angles),
-            "lattice_source": self.lattice_source,
-            "composition_mode": self.composition_mode,
-            **self.info,
-            "candidates": [
-                {
-                    "rank": c.rank,
-                    "sample": c.sample,
-                    **c.agreement,
-                    "density_max": float(c.grid.max()),
-                    "electrons": grid_electrons(c.grid, self.lattice.volume),
-                }
-                for c in self.candidates
-            ],
-        }
 
 
 class CrystalNetSolver:
@@ -162,6 +78,8 @@ class CrystalNetSolver:
         self.metadata = dict(metadata or {})
         self.name = name
         self.cell = self.metadata.get("cell", "primitive")
+        #: What ``solve`` does about crystal structures when not told (True, False or a config).
+        self.structures: StructureSolveConfig | bool = True
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device | None = AUTO) -> CrystalNetSolver:
@@ -258,6 +176,7 @@ class CrystalNetSolver:
         seed: int | None = None,
         composition_mode: str | None = None,
         deterministic: bool = False,
+        structures: StructureSolveConfig | bool | None = None,
     ) -> SolveResult:
         """Propose, verify and rank candidate densities for one pattern.
 
@@ -284,6 +203,12 @@ class CrystalNetSolver:
             Override the inferred ablation mode.
         deterministic
             Use the latent means (all candidates identical).
+        structures
+            Solve crystal structures from the densities (:mod:`.structures`): True with the
+            default :class:`~pymatgen_crystalnet.structure.config.StructureSolveConfig`, a
+            config (``refine``, ``z``, ``space_group``, ``time_budget_s``, …), or False for
+            densities only; None: the solver's ``structures`` attribute (True unless set).
+            Needs the formula (``composition`` with ratios).
 
         The settings after ``wavelength`` are those of :class:`SolveConfig` (checked there);
         ``solve(pattern, composition, **config.solve_kwargs())`` solves with a config.
@@ -297,6 +222,7 @@ class CrystalNetSolver:
             composition_mode=composition_mode,  # type: ignore[arg-type]
             deterministic=deterministic,
         )
+        structure_config = _structure_config(self.structures if structures is None else structures)
         prepared = prepare_pattern(pattern, wavelength)
         cell, lattice_source, info = self._lattice(prepared, lattice)
         rng = np.random.default_rng(seed)
@@ -318,11 +244,17 @@ class CrystalNetSolver:
             Candidate(rank=r, sample=i, grid=grids[i], lattice=cell, verification=verifications[i])
             for r, i in enumerate(order)
         ]
+        solved, structure_info = [], {}
+        if structure_config is not None:
+            solved, structure_info = solve_candidate_structures(
+                candidates, cell, info, prepared, composition, mode, structure_config
+            )
         logger.info(
-            "Solved: %d candidates on %s lattice, best cosine %.4f",
+            "Solved: %d candidates on %s lattice, best cosine %.4f, %d structures",
             len(candidates),
             lattice_source,
             candidates[0].verification.cosine,
+            len(solved),
         )
         return SolveResult(
             candidates=candidates,
@@ -332,6 +264,8 @@ class CrystalNetSolver:
             input_vector=prepared.vector,
             covered=prepared.covered,
             info={"wavelength": prepared.wavelength, "input_kind": prepared.kind, "model": self.name, **info},
+            structures=solved,
+            structure_info=structure_info,
         )
 
     def solve_many(
@@ -342,3 +276,16 @@ class CrystalNetSolver:
         if len(compositions) != len(patterns):
             raise ValueError("Give one composition per pattern.")
         return [self.solve(p, c, **kwargs) for p, c in zip(patterns, compositions)]
+
+
+def _structure_config(structures: StructureSolveConfig | bool) -> StructureSolveConfig | None:
+    """The structure step's settings (None: no structure step)."""
+    from pymatgen_crystalnet.structure.config import StructureSolveConfig
+
+    if isinstance(structures, StructureSolveConfig):
+        return structures
+    if structures is True:
+        return StructureSolveConfig()
+    if structures is False or structures is None:
+        return None
+    raise ValueError(f"structures must be True, False or a StructureSolveConfig, got {structures!r}.")
