@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--zero", type=float, default=0.05)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--max-seconds", type=float, default=60.0, help="wall-clock limit per pattern")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     warnings.simplefilter("ignore")
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             lattice, tt, zero = simulate(structure, rng, args.lines, args.sigma, args.zero)
             t0 = time.process_time()
             try:
-                sols = index_pattern(tt, "CuKa")
+                sols = index_pattern(tt, "CuKa", max_seconds=args.max_seconds)
                 err = None
             except ValueError as exc:
                 sols, err = [], str(exc)

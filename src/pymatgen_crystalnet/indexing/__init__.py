@@ -6,7 +6,17 @@ lists from a pymatgen ``DiffractionPattern`` or a measured profile. Method, tole
 limits: ``docs/indexing.md``.
 """
 
+from pymatgen_crystalnet.indexing.peaks import PeakList, peaks_from_pattern, peaks_from_profile
 from pymatgen_crystalnet.indexing.search import DEFAULT_SYSTEMS, MIN_LINES, index_pattern, same_lattice
 from pymatgen_crystalnet.indexing.solution import IndexingSolution
 
-__all__ = ["DEFAULT_SYSTEMS", "MIN_LINES", "IndexingSolution", "index_pattern", "same_lattice"]
+__all__ = [
+    "DEFAULT_SYSTEMS",
+    "MIN_LINES",
+    "IndexingSolution",
+    "PeakList",
+    "index_pattern",
+    "peaks_from_pattern",
+    "peaks_from_profile",
+    "same_lattice",
+]

@@ -17,6 +17,7 @@ Boxes are first shrunk by the ordering of the parameters and the volume limit.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,6 +138,7 @@ def dichotomy_search(
     n_converge: int = 12,
     max_boxes: int = 50_000,
     max_levels: int = 120,
+    deadline: float | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], bool]:
     """Find all boxes of form parameters that explain the observed lines.
 
@@ -162,6 +164,8 @@ def dichotomy_search(
         a warning logged), so the search is no longer exhaustive.
     max_levels
         Cap on the number of halvings.
+    deadline
+        ``time.monotonic()`` value after which the search stops (not exhaustive; logged).
 
     Returns
     -------
@@ -180,6 +184,10 @@ def dichotomy_search(
     truncated = False
     for _ in range(max_levels):
         if lo.shape[0] == 0:
+            break
+        if deadline is not None and time.monotonic() > deadline:
+            truncated = True
+            logger.warning("%s search stopped at the time limit; not exhaustive.", form.system)
             break
         lo, hi = form.tighten(lo, hi, domain.det_min)
         ok = np.all(lo <= hi, axis=1) & form.feasible(lo, hi)

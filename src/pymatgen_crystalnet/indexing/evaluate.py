@@ -7,7 +7,8 @@ Figures of merit (first ``N`` observed lines, zero-corrected):
 
 - de Wolff ``M20 = Q20 / (2 ε̄ N20)``: ``Q20`` is ``1/d²`` of the 20th line, ``ε̄`` the mean
   ``|Q_obs − Q_calc|`` of the indexed lines among the first 20, ``N20`` the number of distinct
-  calculated ``Q`` (allowed by the centring) up to ``Q20``.
+  calculated ``Q`` (allowed by the centring) up to ``Q20`` (or up to the reflection indexing
+  the 20th line, if that lies a little higher).
 - Smith–Snyder ``F_N = (1 / |Δ2θ|‾) · N / N_poss`` over all ``N`` lines: ``|Δ2θ|‾`` the mean
   absolute 2θ discrepancy of the indexed lines, ``N_poss`` the distinct calculated lines up
   to the N-th observed line.
@@ -142,7 +143,9 @@ def evaluate_cell(
     eps = np.abs(q_obs - q_a[nearest])
     n20 = min(n_m20, n)
     q20 = q_obs[n20 - 1]
-    n20_calc = max(1, _distinct(q_a[q_a <= q20], q20))
+    # count calculated lines up to the 20th line, including the reflection it is indexed by
+    q20_count = max(q20, q_a[nearest[n20 - 1]]) if indexed[n20 - 1] else q20
+    n20_calc = max(1, _distinct(q_a[q_a <= q20_count * (1 + 1e-9)], q20))
     first = indexed[:n20]
     m20 = float(q20 / (2 * eps[:n20][first].mean() * n20_calc)) if first.any() else 0.0
     pen = np.where(first, eps[:n20], 2 * tolerance[:n20] * dq_dtt(tt[:n20], wavelength))
@@ -151,7 +154,8 @@ def evaluate_cell(
     score = float(q20 / (2 * max(pen.mean(), floor) * n20_calc))
     if indexed.any():
         mean_dtt = float(np.abs(dtt[indexed]).mean())
-        n_poss = max(1, _distinct(q_a[tt_a <= tt[-1]], q_obs[-1]))
+        tt_last = max(tt[-1], tt_a[nearest[-1]]) if indexed[-1] else tt[-1]
+        n_poss = max(1, _distinct(q_a[tt_a <= tt_last + 1e-9], q_obs[-1]))
         f_n = float(n / (n_poss * max(mean_dtt, 1e-6)))
     else:
         mean_dtt, n_poss, f_n = float("inf"), 0, 0.0

@@ -9,9 +9,11 @@ Strategy (see ``docs/indexing.md``):
 3. Each region's centre is refined by least squares together with the zero shift
    (:mod:`~pymatgen_crystalnet.indexing.refine`) against all lines, put into its
    conventional setting, and scored (:mod:`~pymatgen_crystalnet.indexing.evaluate`).
-4. The search stops at the first system that yields a cell with ``M20 ≥ min_merit`` leaving
-   no more lines unindexed than allowed at that stage (0 first, then up to
-   ``max_unindexed``), unless ``exhaustive``.
+4. Cubic, tetragonal and hexagonal are searched first asking for every line to be
+   explained, then allowing one more unexplained line at a time up to ``max_unindexed``;
+   then orthorhombic and monoclinic, each through the same levels. The search stops at the
+   first stage that yields a cell with ``M20 ≥ min_merit`` leaving no more lines
+   unindexed than allowed at that stage, unless ``exhaustive``.
 5. Cells describing the same lattice (same Niggli cell) are merged, keeping the most
    symmetric description; the rest are ranked by the ranking merit with a 5 % preference per
    step of symmetry.
@@ -20,6 +22,7 @@ Strategy (see ``docs/indexing.md``):
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -190,6 +193,7 @@ def _search_system(
     max_volume: float | None,
     sigma: NDArray[np.float64] | None,
     min_merit: float,
+    deadline: float | None,
 ) -> list[IndexingSolution]:
     ts = tt[:n_search]
     hw = tol[:n_search] + max_zero_shift
@@ -207,7 +211,11 @@ def _search_system(
     for v_hi in shells:
         domain = _domain(form, float(win_hi[0]), float(win_hi[-1]), length, v_lo, v_hi)
         v_lo = v_hi
-        lo, hi, _ = dichotomy_search(form, domain, win_lo, win_hi, max_unindexed=max_unindexed)
+        if deadline is not None and time.monotonic() > deadline:
+            break
+        lo, hi, _ = dichotomy_search(
+            form, domain, win_lo, win_hi, max_unindexed=max_unindexed, deadline=deadline
+        )
         if lo.shape[0] == 0:
             continue
         if lo.shape[0] > 20_000:  # keep the smallest cells
@@ -228,6 +236,18 @@ def _search_system(
         if any(s.m20 >= min_merit and s.n_unindexed <= max_unindexed for s in out):
             break
     return out
+
+
+def _stages(systems: Sequence[str], max_unindexed: int) -> list[tuple[str, int]]:
+    """(system, allowed unexplained lines) in search order.
+
+    The cheap uniaxial and cubic systems are searched together (none unexplained, then
+    one, …); orthorhombic and monoclinic follow, each through its own relaxation levels.
+    """
+    high = [s for s in systems if s in ("cubic", "tetragonal", "hexagonal")]
+    low = [s for s in systems if s not in high]
+    stages = [(s, k) for k in range(max_unindexed + 1) for s in high]
+    return stages + [(s, k) for s in low for k in range(max_unindexed + 1)]
 
 
 def _rank(solutions: list[IndexingSolution], max_solutions: int) -> list[IndexingSolution]:
@@ -273,6 +293,7 @@ def index_pattern(
     min_merit: float = 10.0,
     exhaustive: bool = False,
     max_solutions: int = 10,
+    max_seconds: float | None = None,
 ) -> list[IndexingSolution]:
     """Find unit cells that index a list of powder peak positions.
 
@@ -298,7 +319,8 @@ def index_pattern(
         Lines used by the search (the first ones); all lines are used in refinement and merits.
     max_unindexed
         Most lines among the first ``n_search`` a cell may leave unexplained (impurities).
-        The search first asks for none, then relaxes one line at a time.
+        The search asks for none first, then relaxes one line at a time (see the
+        module docstring for the order of stages).
     max_length, max_volume
         Longest cell edge (Å) and largest volume (Å³) searched; defaults depend on the
         system and on the data (see ``docs/indexing.md``).
@@ -308,6 +330,9 @@ def index_pattern(
         Search every system and relaxation level regardless of earlier successes.
     max_solutions
         Length of the returned list.
+    max_seconds
+        Wall-clock limit of the search; when reached, the best cells found so far are
+        returned (a warning is logged: the search was not exhaustive).
 
     Returns
     -------
@@ -347,20 +372,29 @@ def index_pattern(
         raise ValueError(f"Unknown lattice system(s) {unknown}; choose from {sorted(FORMS)}.")
     tol = np.full(tt.size, float(tolerance)) if sig is None else np.maximum(tolerance, 3 * sig)
     n_s = min(n_search, tt.size)
+    deadline = None if max_seconds is None else time.monotonic() + float(max_seconds)
     found: list[IndexingSolution] = []
-    for k in range(max_unindexed + 1):
-        done = False
-        for system in systems:
-            if tt.size < _MIN_LINES_SYSTEM[system]:
-                logger.info("Too few lines (%d) for a %s search; skipped.", tt.size, system)
-                continue
-            sols = _search_system(
-                FORMS[system], tt, lam, tol, n_s, max_zero_shift, k, max_length, max_volume, sig, min_merit
-            )
-            found.extend(s for s in sols if s.n_unindexed <= max_unindexed + 2)
-            if not exhaustive and any(s.m20 >= min_merit and s.n_unindexed <= k for s in sols):
-                done = True
-                break
-        if done:
+    for system, k in _stages(systems, max_unindexed):
+        if tt.size < _MIN_LINES_SYSTEM[system]:
+            logger.info("Too few lines (%d) for a %s search; skipped.", tt.size, system)
+            continue
+        sols = _search_system(
+            FORMS[system],
+            tt,
+            lam,
+            tol,
+            n_s,
+            max_zero_shift,
+            k,
+            max_length,
+            max_volume,
+            sig,
+            min_merit,
+            deadline,
+        )
+        found.extend(s for s in sols if s.n_unindexed <= max_unindexed + 2)
+        if not exhaustive and any(s.m20 >= min_merit and s.n_unindexed <= k for s in sols):
+            break
+        if deadline is not None and time.monotonic() > deadline:
             break
     return _rank(found, max_solutions)

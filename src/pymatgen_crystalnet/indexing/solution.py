@@ -106,7 +106,7 @@ class IndexingSolution:
 
     @property
     def bravais(self) -> str:
-        """Pearson-style Bravais symbol: ``cF``, ``hP``, ``hR``, ``oC``, ``mP`` …"""
+        """Pearson-style Bravais symbol such as ``cF``, ``hP``, ``hR``, ``oC`` or ``mP``."""
         return _LATTICE_LETTER[self.crystal_system] + self.centring
 
     @property
