@@ -95,6 +95,63 @@ def same_cell(a, b, ltol=0.003, atol=0.3) -> bool:
     return na.find_mapping(nb, ltol=ltol, atol=atol) is not None
 
 
+def refined_cell(path: Path):
+    """The refined cell of an IUCr Rietveld CIF (first block that gives one)."""
+    from pymatgen.core import Lattice
+    from pymatgen.io.cif import CifFile
+
+    cif = CifFile.from_file(str(path))
+    for block in cif.data.values():
+        d = block.data
+        if "_cell_length_a" in d:
+            tags = [f"_cell_length_{t}" for t in "abc"] + [
+                f"_cell_angle_{t}" for t in ("alpha", "beta", "gamma")
+            ]
+            return Lattice.from_parameters(*[float(str(d[t]).split("(")[0]) for t in tags])
+    return None
+
+
+def run_iucr(folder: Path, max_seconds: float) -> list[dict]:
+    """Index every measured IUCr profile and compare with its refined cell."""
+    from pymatgen_crystalnet.indexing import peaks_from_profile
+    from pymatgen_crystalnet.io.patterns import read_profile
+
+    rows = []
+    for path in sorted(folder.glob("*.cif")):
+        truth = refined_cell(path)
+        row: dict = {"file": path.name, "refined": [round(v, 4) for v in truth.parameters] if truth else None}
+        try:
+            profile = read_profile(path)
+            peaks = peaks_from_profile(profile, max_lines=25)
+            t0 = time.process_time()
+            sols = index_pattern(peaks, peaks.wavelength, max_seconds=max_seconds)
+            row["seconds"] = round(time.process_time() - t0, 2)
+            row["wavelength"] = peaks.wavelength
+            row["n_peaks"] = len(peaks)
+            row["notes"] = peaks.notes
+            row["found"] = sols[0].summary() if sols else "no cell"
+            row["correct"] = bool(sols) and truth is not None and same_cell(sols[0].lattice, truth)
+            row["same_primitive"] = (
+                bool(sols)
+                and truth is not None
+                and any(
+                    same_cell(s.primitive_lattice, truth) or same_cell(s.lattice, truth) for s in sols[:1]
+                )
+            )
+            row["rank_of_true"] = next(
+                (i + 1 for i, s in enumerate(sols) if truth is not None and same_cell(s.lattice, truth)), None
+            )
+        except ValueError as exc:
+            row["found"], row["correct"] = f"error: {exc}", False
+        rows.append(row)
+        print(
+            f"{path.name:42s} {'OK ' if row['correct'] else 'BAD'} refined {row['refined']}\n"
+            f"{'':42s}     found   {row['found']}  (true cell at rank {row.get('rank_of_true')})",
+            flush=True,
+        )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
@@ -106,9 +163,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--max-seconds", type=float, default=60.0, help="wall-clock limit per pattern")
+    ap.add_argument("--iucr", type=Path, default=None, help="index the profiles of this folder instead")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     warnings.simplefilter("ignore")
+    if args.iucr is not None:
+        rows = run_iucr(args.iucr, args.max_seconds)
+        print(f"\n{sum(r['correct'] for r in rows)} of {len(rows)} indexed to their refined cell")
+        if args.out:
+            args.out.write_text(json.dumps({"iucr": rows}, indent=1))
+        return 0
     systems = tuple(args.systems.split(","))
     picked = select(args.corpus, args.per_system, systems)
     rows = []

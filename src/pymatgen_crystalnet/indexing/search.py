@@ -9,14 +9,16 @@ Strategy (see ``docs/indexing.md``):
 3. Each region's centre is refined by least squares together with the zero shift
    (:mod:`~pymatgen_crystalnet.indexing.refine`) against all lines, put into its
    conventional setting, and scored (:mod:`~pymatgen_crystalnet.indexing.evaluate`).
-4. Cubic, tetragonal and hexagonal are searched first asking for every line to be
-   explained, then allowing one more unexplained line at a time up to ``max_unindexed``;
-   then orthorhombic and monoclinic, each through the same levels. The search stops at the
-   first stage that yields a cell with ``M20 ≥ min_merit`` leaving no more lines
-   unindexed than allowed at that stage, unless ``exhaustive``.
-5. Cells describing the same lattice (same Niggli cell) are merged, keeping the most
-   symmetric description; the rest are ranked by the ranking merit with a 5 % preference per
-   step of symmetry.
+4. Cubic, tetragonal and hexagonal are searched first, as one group, asking for every line
+   to be explained, then allowing one more unexplained line at a time up to
+   ``max_unindexed``; then orthorhombic and monoclinic, each through the same levels. The
+   search stops after the first stage that yields a cell with ``M20 ≥ min_merit`` leaving
+   no more lines unindexed than allowed at that stage, unless ``exhaustive``; if that M20 is
+   below ``2.5 × min_merit`` the same group is searched one level further first (a
+   supercell can index impurity lines that the true cell leaves unexplained).
+5. Cells describing the same lattice (same Niggli cell of their primitive cells) are
+   merged, keeping the most symmetric description; the rest are ranked by the ranking
+   merit with a 5 % preference per step of symmetry.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ MIN_LINES = 6
 #: Fewest lines for a search of each system (parameters + zero + a few to over-determine).
 _MIN_LINES_SYSTEM = {"cubic": 6, "tetragonal": 6, "hexagonal": 6, "orthorhombic": 8, "monoclinic": 10}
 #: Default longest cell edge searched (Å).
-_MAX_LENGTH = {"cubic": 40.0, "tetragonal": 40.0, "hexagonal": 60.0, "orthorhombic": 30.0, "monoclinic": 25.0}
+_MAX_LENGTH = {"cubic": 40.0, "tetragonal": 50.0, "hexagonal": 60.0, "orthorhombic": 30.0, "monoclinic": 25.0}
 #: Laue-group order and the largest centring multiplicity of each system (volume bound).
 _LAUE = {
     "cubic": (48, 4),
@@ -238,16 +240,18 @@ def _search_system(
     return out
 
 
-def _stages(systems: Sequence[str], max_unindexed: int) -> list[tuple[str, int]]:
-    """(system, allowed unexplained lines) in search order.
+def _stages(systems: Sequence[str], max_unindexed: int) -> list[tuple[tuple[str, ...], int]]:
+    """(systems, allowed unexplained lines) in search order.
 
-    The cheap uniaxial and cubic systems are searched together (none unexplained, then
-    one, …); orthorhombic and monoclinic follow, each through its own relaxation levels.
+    The cheap cubic, tetragonal and hexagonal searches form one group, searched as a whole
+    (none unexplained, then one, …), so that a supercell in one of them cannot stop the
+    search before the true cell of another is found; orthorhombic and monoclinic follow,
+    each through its own relaxation levels.
     """
-    high = [s for s in systems if s in ("cubic", "tetragonal", "hexagonal")]
+    high = tuple(s for s in systems if s in ("cubic", "tetragonal", "hexagonal"))
     low = [s for s in systems if s not in high]
-    stages = [(s, k) for k in range(max_unindexed + 1) for s in high]
-    return stages + [(s, k) for s in low for k in range(max_unindexed + 1)]
+    stages = [(high, k) for k in range(max_unindexed + 1)] if high else []
+    return stages + [((s,), k) for s in low for k in range(max_unindexed + 1)]
 
 
 def _rank(solutions: list[IndexingSolution], max_solutions: int) -> list[IndexingSolution]:
@@ -255,7 +259,7 @@ def _rank(solutions: list[IndexingSolution], max_solutions: int) -> list[Indexin
     kept: list[IndexingSolution] = []
     reduced: list[Lattice] = []
     for sol in ordered:
-        niggli = sol.lattice.get_niggli_reduced_lattice()
+        niggli = sol.primitive_lattice.get_niggli_reduced_lattice()
         for i, other in enumerate(reduced):
             if abs(niggli.volume - other.volume) > 3e-3 * other.volume:
                 continue
@@ -290,7 +294,7 @@ def index_pattern(
     max_unindexed: int = 2,
     max_length: float | None = None,
     max_volume: float | None = None,
-    min_merit: float = 10.0,
+    min_merit: float = 20.0,
     exhaustive: bool = False,
     max_solutions: int = 10,
     max_seconds: float | None = None,
@@ -325,7 +329,8 @@ def index_pattern(
         Longest cell edge (Å) and largest volume (Å³) searched; defaults depend on the
         system and on the data (see ``docs/indexing.md``).
     min_merit
-        ``M20`` at which a cell is accepted and less symmetric systems are not searched.
+        ``M20`` at which a cell ends the search (less symmetric systems are then not
+        searched). Cells of lower merit are still returned when nothing better is found.
     exhaustive
         Search every system and relaxation level regardless of earlier successes.
     max_solutions
@@ -374,27 +379,38 @@ def index_pattern(
     n_s = min(n_search, tt.size)
     deadline = None if max_seconds is None else time.monotonic() + float(max_seconds)
     found: list[IndexingSolution] = []
-    for system, k in _stages(systems, max_unindexed):
-        if tt.size < _MIN_LINES_SYSTEM[system]:
-            logger.info("Too few lines (%d) for a %s search; skipped.", tt.size, system)
-            continue
-        sols = _search_system(
-            FORMS[system],
-            tt,
-            lam,
-            tol,
-            n_s,
-            max_zero_shift,
-            k,
-            max_length,
-            max_volume,
-            sig,
-            min_merit,
-            deadline,
-        )
-        found.extend(s for s in sols if s.n_unindexed <= max_unindexed + 2)
-        if not exhaustive and any(s.m20 >= min_merit and s.n_unindexed <= k for s in sols):
+    pending: tuple[str, ...] | None = None  # group that succeeded without convincing merit
+    for group, k in _stages(systems, max_unindexed):
+        if pending is not None and group != pending:
             break
+        best = 0.0
+        for system in group:
+            if tt.size < _MIN_LINES_SYSTEM[system]:
+                logger.info("Too few lines (%d) for a %s search; skipped.", tt.size, system)
+                continue
+            sols = _search_system(
+                FORMS[system],
+                tt,
+                lam,
+                tol,
+                n_s,
+                max_zero_shift,
+                k,
+                max_length,
+                max_volume,
+                sig,
+                min_merit,
+                deadline,
+            )
+            found.extend(s for s in sols if s.n_unindexed <= max_unindexed + 2)
+            best = max([best] + [s.m20 for s in sols if s.n_unindexed <= k])
         if deadline is not None and time.monotonic() > deadline:
             break
+        if exhaustive or best < min_merit:
+            continue
+        # a modest merit may be a supercell that indexes impurity lines: look one level further
+        if pending is None and best < 2.5 * min_merit:
+            pending = group
+            continue
+        break
     return _rank(found, max_solutions)

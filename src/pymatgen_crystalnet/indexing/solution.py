@@ -32,6 +32,18 @@ _LATTICE_LETTER = {
 }
 
 
+#: Rows: primitive basis vectors in fractional coordinates of the conventional cell.
+_TO_PRIMITIVE: dict[str, tuple[tuple[float, float, float], ...]] = {
+    "P": ((1, 0, 0), (0, 1, 0), (0, 0, 1)),
+    "I": ((-0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0.5, 0.5, -0.5)),
+    "F": ((0, 0.5, 0.5), (0.5, 0, 0.5), (0.5, 0.5, 0)),
+    "C": ((0.5, 0.5, 0), (-0.5, 0.5, 0), (0, 0, 1)),
+    "A": ((1, 0, 0), (0, 0.5, 0.5), (0, -0.5, 0.5)),
+    "B": ((0.5, 0, 0.5), (0, 1, 0), (-0.5, 0, 0.5)),
+    "R": ((2 / 3, 1 / 3, 1 / 3), (-1 / 3, 1 / 3, 1 / 3), (-1 / 3, -2 / 3, 1 / 3)),
+}
+
+
 @dataclass
 class IndexingSolution:
     """One indexed cell.
@@ -108,6 +120,11 @@ class IndexingSolution:
     def bravais(self) -> str:
         """Pearson-style Bravais symbol such as ``cF``, ``hP``, ``hR``, ``oC`` or ``mP``."""
         return _LATTICE_LETTER[self.crystal_system] + self.centring
+
+    @property
+    def primitive_lattice(self) -> Lattice:
+        """The primitive cell of the lattice (the conventional cell reduced by its centring)."""
+        return Lattice(np.asarray(_TO_PRIMITIVE[self.centring]) @ self.lattice.matrix)
 
     @property
     def symmetry_rank(self) -> int:
