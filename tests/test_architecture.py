@@ -93,3 +93,14 @@ def test_import_contract_fails_on_an_upward_import(tmp_path):
     out = subprocess.run(lint_imports_command(), cwd=tmp_path, capture_output=True, text=True, env=env)
     assert out.returncode != 0
     assert "pymatgen_crystalnet.physics.upward -> pymatgen_crystalnet.cli" in out.stdout
+
+
+def test_architecture_doc_names_every_module():
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    missing = []
+    for path in PACKAGE.rglob("*.py"):
+        if path.name == "__init__.py" or "pretrained" in path.parts:
+            continue
+        if f"`{path.stem}`" not in text:
+            missing.append(str(path.relative_to(PACKAGE)))
+    assert not missing, f"docs/architecture.md does not name: {sorted(missing)}"
