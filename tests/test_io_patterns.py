@@ -20,9 +20,9 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def test_unsupported_and_missing(tmp_path):
-    with pytest.raises(ValueError, match=r"Unsupported profile file type '\.raw'"):
+    with pytest.raises(ValueError, match=r"unsupported profile file type '\.raw'"):
         read_profile(_write(tmp_path, "x.raw", "10 1\n"))
-    with pytest.raises(ValueError, match="No such file"):
+    with pytest.raises(ValueError, match="no such file"):
         read_profile(tmp_path / "absent.xy")
     with pytest.raises(ValueError, match="Unknown wavelength"):
         read_profile(FIXTURE, wavelength="XyKa")

@@ -181,7 +181,7 @@ def test_cif_missing_values_dropped_and_esd(tmp_path):
     ("body", "match"),
     [
         ("data_p\n_cell_length_a 5\n", "no measured powder profile"),
-        ("data_p\n" + _LOOP + " 10 1\n 11 x12\n 12 3\n", "Non-numeric value 'x12'"),
+        ("data_p\n" + _LOOP + " 10 1\n 11 x12\n 12 3\n", "non-numeric value 'x12'"),
         ("data_p\n" + _LOOP + " 10 1\n 11 -1\n 12 3\n", "Raw counts"),
         ("data_p\nloop_\n _pd_meas_counts_total\n 1 2 3\n", "no 2θ values"),
         ("data_p\n" + _LOOP + " 10 0\n 11 0\n 12 0\n", "zero"),

@@ -61,8 +61,8 @@ def test_text_small_negatives_clipped(tmp_path):
         ("e8.xy", "10 0\n11 0\n12 0\n", "zero"),
         ("e9.xy", "0 1\n11 2\n12 3\n", "strictly between 0° and 180°"),
         ("e10.xy", "170 1\n175 2\n180 3\n", "strictly between 0° and 180°"),
-        ("e11.xy", "10 1\n11 2\n11 3\n", "duplicate"),
-        ("e12.xy", "12 1\n11 2\n13 3\n", "decreasing"),
+        ("e11.xy", "10 1\n11 2\n11 3\n", "appears twice"),
+        ("e12.xy", "12 1\n11 2\n13 3\n", "goes back"),
         ("e13.xye", "10 1 1\n11 2 -1\n12 3 1\n", "negative esd"),
         ("e14.xy", "# nothing\n", "no numeric data"),
         ("e15.xy", "10 1\n11 2\n", "at least 3 points"),
@@ -79,6 +79,6 @@ def test_read_text_profile_ignores_suffix(tmp_path):
     prof = read_text_profile(path, wavelength="MoKa")
     assert prof.intensity.tolist() == [1.0, 2.0, 3.0] and prof.wavelength == 0.71073
     assert set(TEXT_SUFFIXES) == {".xy", ".xye", ".dat", ".txt", ".csv"}
-    with pytest.raises(ValueError, match="Cannot read"):
+    with pytest.raises(ValueError, match="cannot be read"):
         read_text_profile(tmp_path / "absent.xy")
     assert np.all(np.diff(prof.two_theta) > 0)

@@ -21,6 +21,7 @@ __all__ = [
     "coefficient_table",
     "electron_count",
     "form_factor",
+    "has_form_factor",
     "wk_coefficients",
 ]
 
@@ -53,6 +54,16 @@ def coefficient_table() -> NDArray[np.float64]:
         out[row.atomic_number, -1] = row.offset
     out.setflags(write=False)
     return out
+
+
+def has_form_factor(z: int) -> bool:
+    """Whether the neutral atom of atomic number ``z`` has Waasmaier–Kirfel coefficients.
+
+    True for Z = 1 (H) … 98 (Cf); False for Z ≤ 0, Z > 98 (Es … Og) and any row the table
+    lacks.
+    """
+    z = int(z)
+    return 1 <= z <= MAX_Z and not bool(np.isnan(coefficient_table()[z, 0]))
 
 
 def _z_of(element: int | str) -> int:
