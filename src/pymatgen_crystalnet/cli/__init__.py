@@ -19,6 +19,7 @@ _SUBCOMMANDS: dict[str, str] = {
     "density": "pymatgen_crystalnet.cli.density:density",
     "train": "pymatgen_crystalnet.cli.train:train",
     "solve": "pymatgen_crystalnet.cli.solve:solve",
+    "index": "pymatgen_crystalnet.cli.index:index",
     "evaluate": "pymatgen_crystalnet.cli.evaluate:evaluate",
     "evaluate-merge": "pymatgen_crystalnet.cli.evaluate:evaluate_merge",
     "models": "pymatgen_crystalnet.cli.solve:models",
