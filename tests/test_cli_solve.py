@@ -28,9 +28,9 @@ def test_solve_command_writes_files(tmp_path, checkpoint, nacl):
     pattern.write_text(xrd_pattern(nacl).to_json())
     out = tmp_path / "out"
     args = ["solve", str(pattern), "-c", "NaCl", "-n", "3", "--grid", "10", "--checkpoint", str(checkpoint)]
-    result = CliRunner().invoke(main, [*args, "-o", str(out)])
+    result = CliRunner().invoke(main, [*args, "-w", "MoKa", "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert "indexed (cubic)" in result.output
+    assert "indexed lattice" in result.output and "cell: indexed cubic F" in result.output
     summary = json.loads((out / "summary.json").read_text())
     assert [c["rank"] for c in summary["candidates"]] == [0, 1, 2]
     assert summary["lattice_abc"] == pytest.approx([5.64 / np.sqrt(2)] * 3, rel=1e-3)
@@ -44,7 +44,7 @@ def test_solve_command_writes_files(tmp_path, checkpoint, nacl):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
 
 
-def test_solve_command_refuses_without_lattice(tmp_path, checkpoint):
+def test_solve_command_refuses_sticks_without_wavelength(tmp_path, checkpoint):
     hexagonal = Structure(
         Lattice.hexagonal(3.2, 5.2), ["Mg", "Mg"], [[1 / 3, 2 / 3, 0.25], [2 / 3, 1 / 3, 0.75]]
     )
@@ -54,14 +54,16 @@ def test_solve_command_refuses_without_lattice(tmp_path, checkpoint):
     result = CliRunner().invoke(
         main, ["solve", str(pattern), "--checkpoint", str(checkpoint), "-o", str(out)]
     )
-    assert result.exit_code != 0
-    assert "A lattice is needed" in result.output
+    assert result.exit_code == 1
+    assert "wavelength" in result.output and "never assumed" in result.output
     assert not out.exists()
     ok = CliRunner().invoke(
         main,
         [
             "solve",
             str(pattern),
+            "-w",
+            "MoKa",
             "--lattice",
             "3.2 3.2 5.2 90 90 120",
             "-n",
@@ -99,7 +101,7 @@ def test_solve_command_refuses_an_empty_model_name(tmp_path, nacl):
 def test_solve_command_set_option(tmp_path, checkpoint, nacl):
     pattern = tmp_path / "nacl.json"
     pattern.write_text(xrd_pattern(nacl).to_json())
-    base = ["solve", str(pattern), "-c", "NaCl", "--grid", "8", "--checkpoint", str(checkpoint)]
+    base = ["solve", str(pattern), "-c", "NaCl", "-w", "MoKa", "--grid", "8", "--checkpoint", str(checkpoint)]
     out = tmp_path / "set"
     result = CliRunner().invoke(
         main, [*base, "--set", "n_candidates=2", "--set", "solve.composition_mode=none", "-o", str(out)]
@@ -113,7 +115,7 @@ def test_solve_command_set_option(tmp_path, checkpoint, nacl):
     bad = CliRunner().invoke(main, [*base, "--set", "grid=fine", "-o", str(tmp_path / "bad")])
     assert bad.exit_code == 2 and "SolveConfig.grid: expected an integer" in bad.output
     bad = CliRunner().invoke(main, [*base, "-n", "0", "-o", str(tmp_path / "bad")])
-    assert bad.exit_code == 1 and "n_candidates must be at least 1" in bad.output
+    assert bad.exit_code == 1 and "n_candidates must be between 1 and 1000" in bad.output
 
 
 def test_models_list_runs():

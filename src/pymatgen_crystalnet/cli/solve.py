@@ -3,6 +3,10 @@
 The solve settings are those of :class:`~pymatgen_crystalnet.solver.config.SolveConfig`:
 ``-n``, ``--grid`` and ``--seed`` set three of them, ``--set KEY=VALUE`` any of them
 (``--set composition_mode=no_ratios``, ``--set deterministic=true``).
+
+Exit status: 0 with a solution; 1 for a refused input (a message names the problem);
+:data:`EXIT_NO_SOLUTION` (3) when the solve ran but no candidate's pattern agrees with the
+input above the threshold ("no solution found"; the output is still written).
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ import click
 from pymatgen_crystalnet.cli.settings import ConfigDefaultOption, apply_set, given, set_option
 
 logger = logging.getLogger(__name__)
+
+#: Exit status of ``crystalnet solve`` when no candidate reaches the agreement threshold.
+EXIT_NO_SOLUTION = 3
 
 
 def _solve_default(name: str):
@@ -47,9 +54,13 @@ def _load_pattern(path: Path, wavelength: str | None):
     "--lattice",
     "lattice_abc",
     default=None,
-    help="Lattice parameters 'a b c alpha beta gamma' (Å, degrees) of the cell the density lives on.",
+    help="The cell, in any setting: 'a b c alpha beta gamma' (Å, degrees) or nine numbers (the rows "
+    "of the matrix, Å, right-handed). It is reduced to the model's cell. Omitted: the pattern is indexed.",
 )
-@click.option("-w", "--wavelength", default=None, help="Wavelength (Å or CuKa1, MoKa, …) if not in the file.")
+@click.option(
+    "-w", "--wavelength", default=None,
+    help="Wavelength (Å, or CuKa1, CuKa, MoKa, …). Required unless the file states it; never assumed.",
+)
 @click.option("-n", "--n-candidates", type=int, cls=ConfigDefaultOption,
               config_default=lambda: _solve_default("n_candidates"), help="Candidates (latent samples).")
 @click.option("--grid", type=int, cls=ConfigDefaultOption, config_default=lambda: _solve_default("grid"),
@@ -84,8 +95,6 @@ def solve(
     DiffractionPattern JSON (sticks). OUT receives, per candidate, a CHGCAR and an XSF file,
     plus summary.json and solve.png.
     """
-    from pymatgen.core import Lattice
-
     from pymatgen_crystalnet.atomic import atomic_write
     from pymatgen_crystalnet.configs import apply_values
     from pymatgen_crystalnet.plotting import save_figure, solve_figure
@@ -106,9 +115,11 @@ def solve(
             params = [float(v) for v in lattice_abc.replace(",", " ").split()]
         except ValueError:
             params = []
-        if len(params) != 6:
-            raise click.ClickException("--lattice needs six numbers: a b c alpha beta gamma.")
-        lattice = Lattice.from_parameters(*params)
+        if len(params) not in (6, 9):
+            raise click.ClickException(
+                "--lattice needs six numbers (a b c alpha beta gamma) or nine (the matrix rows)."
+            )
+        lattice = params if len(params) == 6 else [params[0:3], params[3:6], params[6:9]]
     try:
         solver = (
             CrystalNetSolver.from_checkpoint(checkpoint, device=device)
@@ -130,7 +141,7 @@ def solve(
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         for cand in result:
-            _write_candidate(cand.grid, result.lattice, staging, f"candidate_{cand.rank + 1}")
+            _write_candidate(cand.grid, cand.lattice, staging, f"candidate_{cand.rank + 1}")
         summary = {"pattern": str(pattern), "composition": composition, **result.summary()}
         with atomic_write(staging / "summary.json") as fh:
             json.dump(summary, fh, indent=1)
@@ -145,11 +156,21 @@ def solve(
         f"(a, b, c = {', '.join(f'{v:.4f}' for v in result.lattice.abc)} Å); composition mode "
         f"{result.composition_mode}"
     )
+    cell = result.info.get("cell", {})
+    if cell:
+        click.echo(
+            f"cell: {cell['source']} {cell['crystal_system']} {cell['centring']}, M20 = {cell['m20']:.1f}, "
+            f"F_N = {cell['f_n']:.1f}; wavelength {result.info['wavelength']:.5f} Å "
+            f"({result.info['pattern']['wavelength_source']})"
+        )
     for cand in result:
         click.echo(
             f"  #{cand.rank + 1}: cosine {cand.agreement['cosine']:.4f}, Rwp {cand.agreement['rwp']:.3f}"
         )
     click.echo(f"wrote {out}/candidate_*.vasp, *.xsf, summary.json, solve.png")
+    if not result.solved:
+        click.echo(f"No solution found: {result.reason}", err=True)
+        raise SystemExit(EXIT_NO_SOLUTION)
 
 
 def _write_candidate(grid, lattice, folder: Path, stem: str) -> None:

@@ -72,6 +72,11 @@ class SolveMaker(Maker):
         Seed of the latent samples.
     composition_mode
         Override the composition ablation mode the solver infers.
+    wavelength
+        Wavelength of the pattern (Å or a name such as ``"CuKa1"``). Required for a
+        ``DiffractionPattern`` or a profile file that does not state it; a
+        :class:`~.schemas.PatternDocument` or 1024-vector is on the model's Mo Kα axis. Never
+        assumed; the one used is recorded in the document's ``pattern`` entry.
     device
         Torch device: ``"auto"`` (or None: CUDA when available, else the CPU), ``"cpu"``,
         ``"cuda"``, ``"cuda:1"``, … Resolved when the job runs; a device absent on the machine
@@ -83,6 +88,7 @@ class SolveMaker(Maker):
     grid: int = 50
     seed: int | None = 0
     composition_mode: str | None = None
+    wavelength: float | str | None = None
     device: str | None = "auto"
 
     @crystalnet_job(SolveDocument)
@@ -119,11 +125,14 @@ class SolveMaker(Maker):
             pattern_arg,
             composition,
             lattice=lattice,
+            wavelength=self.wavelength,
             n_candidates=self.n_candidates,
             grid=self.grid,
             seed=self.seed,
             composition_mode=self.composition_mode,
         )
+        pattern_info = {**pattern_info, "wavelength": result.info["wavelength"],
+                        "wavelength_source": result.info["pattern"]["wavelength_source"]}  # fmt: skip
         candidates = [
             CandidateDocument(
                 rank=c.rank,
