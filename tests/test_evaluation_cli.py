@@ -104,9 +104,9 @@ def test_set_reaches_every_setting_and_refuses_what_it_cannot_read(tmp_path, eva
     # options left out take the configuration's defaults
     assert (config["samples"], config["seed"], config["batch_size"]) == (5, 0, 4)
     for bad, message in (
-        (["--set", "unknown=1"], "Unknown setting 'unknown'; valid keys: split, grid, samples"),
+        (["--set", "unknown=1"], "has no field(s) 'unknown'; fields: ablation_samples, ablations"),
         (["--set", "grid"], "KEY=VALUE"),
-        (["--set", "ablations=maybe"], "ablations takes true or false"),
+        (["--set", "ablations=maybe"], "ablations: expected true or false, got 'maybe'"),
         (["--set", "samples=0"], "samples must be at least 1"),
         (["--set", "grid=10", "--grid", "12"], "grid given both as an option and with --set"),
         (["--device", "no-such-device"], "Unknown device"),

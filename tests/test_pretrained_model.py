@@ -11,6 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from pymatgen.analysis.structure_matcher import StructureMatcher
+from pymatgen.core import Lattice, Structure
+from pymatgen.io.common import VolumetricData
 from pymatgen.io.vasp import Chgcar
 
 from pymatgen_crystalnet import CrystalNetSolver
@@ -82,7 +85,9 @@ def test_readme_main_job_solves_the_example(tmp_path):
     cosines = [c["cosine"] for c in summary["candidates"]]
     assert len(cosines) == 5 and cosines == sorted(cosines, reverse=True)
     assert cosines[0] >= BEST_COSINE_FLOOR
-    chg = Chgcar.from_file(str(out / "candidate_1.vasp"))
+    first = out / "candidate_1.vasp"
+    cube = out / "candidate_1.cube"
+    chg = Chgcar.from_file(str(first)) if first.exists() else VolumetricData.from_cube(cube)
     assert chg.data["total"].shape == (50, 50, 50)
     # CHGCAR stores ρ·V, so its mean is the candidate's electron count, as summarised; the
     # bundled model under-fills heavy-atom cores (model card), so this is not BaO's 64 e
@@ -90,3 +95,20 @@ def test_readme_main_job_solves_the_example(tmp_path):
     assert electrons == pytest.approx(summary["candidates"][0]["electrons"], rel=1e-4)
     assert 0 < electrons < 64
     assert (out / "solve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the solved crystal: a symmetrised CIF that StructureMatcher matches to BaO rock salt (mp-1342)
+    bao = Structure.from_spacegroup("Fm-3m", Lattice.cubic(BAO_A), ["Ba", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    best = summary["structures"][0]
+    assert best["space_group"] == "Fm-3m" and best["refined"] and best["rwp"] < 0.1, best
+    cif = (out / "structure_1.cif").read_text()
+    assert "_symmetry_space_group_name_H-M   Fm-3m" in cif
+    solved = Structure.from_str(cif, fmt="cif")
+    assert StructureMatcher(ltol=0.3, stol=0.5, angle_tol=10).fit(solved, bao)
+    assert solved.lattice.a == pytest.approx(BAO_A, rel=2e-3)
+    assert "structure #1: BaO Fm-3m" in result.output
+    # a candidate whose density led to it carries its atoms in its CHGCAR and has its own CIF
+    led = [c for c in summary["candidates"] if c.get("structure")]
+    assert led, "no network density led to the structure"
+    rank = led[0]["rank"] + 1
+    assert StructureMatcher().fit(Structure.from_file(out / f"candidate_{rank}.cif"), bao)
+    atoms = Chgcar.from_file(str(out / f"candidate_{rank}.vasp")).structure
+    assert atoms.composition.reduced_formula == "BaO" and len(atoms) == 2

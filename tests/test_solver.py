@@ -45,7 +45,9 @@ def solver(tmp_path_factory):
     model = CrystalNet(CrystalNetConfig(**TINY))
     folder = tmp_path_factory.mktemp("weights")
     save_model(model, folder, metadata={"cell": "primitive", "b_factor": 1.0})
-    return CrystalNetSolver.from_checkpoint(folder, device="cpu")
+    solver = CrystalNetSolver.from_checkpoint(folder, device="cpu")
+    solver.structures = False  # the structure step is tested in test_solver_result.py
+    return solver
 
 
 def test_solve_sticks_indexes_cubic_and_ranks(solver, nacl):

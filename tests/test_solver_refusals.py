@@ -33,7 +33,7 @@ from test_solver import TINY
 
 EXPERIMENTAL = "experimental/iucr_rietveld"
 BAO = "src/pymatgen_crystalnet/examples/BaO_MoKa.xy"
-FAST = {"n_candidates": 2, "grid": 12, "seed": 0}
+FAST = {"n_candidates": 2, "grid": 12, "seed": 0, "structures": False}
 
 
 @pytest.fixture(scope="module")

@@ -44,6 +44,18 @@ def test_solve_on_auto_device_with_the_bundled_model(nacl_vector):
     assert doc.model["weights_sha256"] == sha256_file(pretrained_path(None) / "model.safetensors")
     assert [c.rank for c in doc.candidates] == [0, 1] and doc.candidates[0].density_grid.n == 8
     assert doc.provenance.maker["device"] == "auto"
+    # the solve carries the crystal structures (pymatgen dicts), and each candidate its own or why not
+    from monty.json import MontyDecoder, jsanitize
+    from pymatgen.analysis.structure_matcher import StructureMatcher
+
+    nacl = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    assert doc.structures and StructureMatcher().fit(doc.structures[0].to_structure(), nacl)
+    assert doc.structures[0].space_group == "Fm-3m" and doc.structures[0].rwp is not None
+    assert all((c.structure is None) != (c.structure_reason is None) for c in doc.candidates)
+    assert doc.structure_info["timings"]["total"] > 0 and doc.wavelength == pytest.approx(0.71073, abs=1e-4)
+    # jobflow decodes stored documents recursively: the Structure objects become dicts again
+    decoded = MontyDecoder().process_decoded(jsanitize(doc, strict=True, enum_values=True))
+    assert decoded.structures[0].structure == doc.structures[0].structure
 
 
 def test_solve_refuses_absent_and_unknown_devices(nacl_vector):

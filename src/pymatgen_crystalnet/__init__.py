@@ -3,12 +3,25 @@
 Importing the top-level package is cheap: it pulls in neither torch, jobflow nor maggma and
 creates no files. Sub-packages are loaded on first use.
 
-Layers (each imports only from the ones above it):
+Layers, top to bottom; each imports only from the layers below it, and siblings joined by "|"
+not from each other (enforced by ``lint-imports``; see ``docs/architecture.md``):
 
-- :mod:`pymatgen_crystalnet.physics` -- form factors, IAM electron density, powder patterns,
-  forward model from a density grid, pattern agreement, unit conversions.
-- :mod:`pymatgen_crystalnet.featurize` -- pattern and composition vectors, augmentations.
-- :mod:`pymatgen_crystalnet.io` -- reading measured powder patterns, writing densities.
+- ``cli`` -- the ``crystalnet`` command line.
+- ``workflows`` -- jobflow Makers and flows, stores, FireWorks.
+- ``plotting`` -- figures of solve results and evaluation examples.
+- ``solver`` | ``evaluation`` -- :class:`CrystalNetSolver`; the evaluation protocol and reports.
+- ``indexing`` | ``structure`` -- unit cells from peak positions; atoms from densities, space
+  groups from absences, symmetry search and refinement against the pattern.
+- ``training`` -- resumable, distributed training.
+- ``scoring`` -- density-map scores, forward verification and ranking, shared by training,
+  evaluation and the solver.
+- ``model`` | ``data`` -- the CrystalNet network and its weights; datasets from structures.
+- ``featurize`` -- the model's XRD and composition vectors, augmentations.
+- ``io`` -- reading measured powder patterns, writing density files.
+- ``physics`` -- form factors, IAM electron density, powder patterns, forward model from a
+  density grid, pattern agreement, unit conversions.
+- base helpers: ``_version`` | ``atomic`` | ``hashing`` | ``_lazy`` | ``devices`` | ``jsonsafe`` |
+  ``configs``.
 """
 
 from __future__ import annotations

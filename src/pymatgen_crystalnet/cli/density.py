@@ -43,10 +43,11 @@ def density(structure_file: Path, n: int, b_factor: float, cell: str, symprec: f
 
     from pymatgen_crystalnet.atomic import atomic_write
     from pymatgen_crystalnet.featurize.xrd_vector import bin_index, pattern_to_vector, vector_from_density
-    from pymatgen_crystalnet.io.density_files import write_density
+    from pymatgen_crystalnet.io.density_files import check_density_format, write_density
     from pymatgen_crystalnet.physics.agreement import cosine_similarity
     from pymatgen_crystalnet.physics.cells import canonical_cell, grid_electrons, symmetry_info
     from pymatgen_crystalnet.physics.forward import resolved_two_theta_max
+    from pymatgen_crystalnet.physics.grid_limits import check_grid_size
     from pymatgen_crystalnet.physics.iam import iam_density_grid
     from pymatgen_crystalnet.physics.powder import xrd_pattern
 
@@ -55,7 +56,15 @@ def density(structure_file: Path, n: int, b_factor: float, cell: str, symprec: f
     except Exception as exc:  # pymatgen raises many types for unreadable files
         raise click.ClickException(f"Cannot read a structure from {structure_file}: {exc}") from exc
     try:
+        check_grid_size(n)
         prim = canonical_cell(structure, cell, symprec=symprec)  # type: ignore[arg-type]
+        names = [f"{prim.composition.reduced_formula}.cube", f"{prim.composition.reduced_formula}.xsf"]
+        if prim.is_ordered:
+            names.insert(0, "CHGCAR")
+        else:  # a CHGCAR's POSCAR header lists whole atoms; cube and XSF carry the density
+            click.echo(f"{structure_file} has partial occupancies: no CHGCAR is written (cube and XSF are).")
+        for name in names:
+            check_density_format(prim, out / name)
         grid = iam_density_grid(prim, n, b_factor=b_factor)
         pattern = xrd_pattern(prim, b_factor=b_factor)
         vector = pattern_to_vector(pattern)
@@ -69,11 +78,7 @@ def density(structure_file: Path, n: int, b_factor: float, cell: str, symprec: f
     info = symmetry_info(prim, symprec)
 
     out.mkdir(parents=True, exist_ok=True)
-    written = [
-        write_density(grid, prim, out / "CHGCAR"),
-        write_density(grid, prim, out / f"{formula}.cube"),
-        write_density(grid, prim, out / f"{formula}.xsf"),
-    ]
+    written = [write_density(grid, prim, out / name) for name in names]
     summary = {
         "formula": formula,
         **info,

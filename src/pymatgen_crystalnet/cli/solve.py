@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-import tempfile
 from pathlib import Path
 
 import click
@@ -70,10 +68,23 @@ def _load_pattern(path: Path, wavelength: str | None):
 @click.option("--seed", type=int, cls=ConfigDefaultOption, config_default=lambda: _solve_default("seed"),
               help="Seed of the latent samples.")
 @click.option("--device", default="auto", show_default=True, help="auto (CUDA if present), cpu, cuda:N.")
+@click.option("--structures/--no-structures", default=True, show_default=True,
+              help="Solve crystal structures from the densities (needs -c with the formula).")
+@click.option("--refine/--no-refine", default=None,
+              help="Refine the structures against the pattern (default: refine).")
+@click.option("--z", "z", type=int, default=None,
+              help="Formula units per conventional cell (default: every Z the cell volume allows).")
+@click.option("--space-group", default=None,
+              help="Space group (number or symbol, e.g. 225 or Fm-3m); default: from the absences.")
+@click.option("--time-budget", type=float, default=None,
+              help="Seconds for the structure step (default: StructureSolveConfig.time_budget_s, 60).")
 @click.option(
     "-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("out"), show_default=True
 )
-@set_option("the solve settings (SolveConfig: n_candidates, grid, seed, composition_mode, deterministic)")
+@set_option(
+    "the solve settings (SolveConfig: n_candidates, grid, seed, composition_mode, deterministic) and "
+    "the structure step's (StructureSolveConfig, section 'structure': n_search_trials, n_refine, keep, …)"
+)
 def solve(
     pattern: Path,
     composition: str | None,
@@ -86,26 +97,39 @@ def solve(
     checkpoint: Path | None,
     seed: int | None,
     device: str,
+    structures: bool,
+    refine: bool | None,
+    z: int | None,
+    space_group: str | None,
+    time_budget: float | None,
     out: Path,
     settings: tuple[str, ...],
 ) -> None:
     """Propose electron densities for the powder PATTERN and rank them by forward verification.
 
     PATTERN is a profile file (.xy, .xye, .csv, IUCr powder CIF, …) or a pymatgen
-    DiffractionPattern JSON (sticks). OUT receives, per candidate, a CHGCAR and an XSF file,
-    plus summary.json and solve.png.
+    DiffractionPattern JSON (sticks). OUT receives, per candidate density, a CHGCAR (.vasp) and
+    an XSF file with its atoms and a CIF of its structure (a .cube when it has no atoms), a CIF
+    per refined structure (structure_N.cif), summary.json and solve.png; the previous contents
+    of OUT (an earlier result set) are replaced as a whole.
     """
-    from pymatgen_crystalnet.atomic import atomic_write
     from pymatgen_crystalnet.configs import apply_values
     from pymatgen_crystalnet.plotting import save_figure, solve_figure
     from pymatgen_crystalnet.solver.config import SolveConfig
+    from pymatgen_crystalnet.solver.output import OutputFolderError, check_result_folder, write_result_set
     from pymatgen_crystalnet.solver.solver import CrystalNetSolver
+    from pymatgen_crystalnet.structure.config import StructureSolveConfig
 
     try:
         config = apply_values(SolveConfig(), given(n_candidates=n_candidates, grid=grid, seed=seed))
+        structure_config = apply_values(
+            StructureSolveConfig(),
+            given(refine=refine, z=z, space_group=space_group, time_budget_s=time_budget),
+        )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    config = apply_set({"solve": config}, settings)["solve"]
+    sections = apply_set({"solve": config, "structure": structure_config}, settings)
+    config, structure_config = sections["solve"], sections["structure"]
 
     if lattice_a is not None and lattice_abc is not None:
         raise click.ClickException("Give either --lattice-a or --lattice, not both.")
@@ -121,6 +145,10 @@ def solve(
             )
         lattice = params if len(params) == 6 else [params[0:3], params[3:6], params[6:9]]
     try:
+        check_result_folder(out)
+    except OutputFolderError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
         solver = (
             CrystalNetSolver.from_checkpoint(checkpoint, device=device)
             if checkpoint
@@ -132,25 +160,21 @@ def solve(
             lattice=lattice,
             wavelength=wavelength,
             **config.solve_kwargs(),
+            structures=structure_config if structures else False,
         )
     except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
 
-    # write everything into a temporary folder first: no half-written output on failure
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        for cand in result:
-            _write_candidate(cand.grid, cand.lattice, staging, f"candidate_{cand.rank + 1}")
-        summary = {"pattern": str(pattern), "composition": composition, **result.summary()}
-        with atomic_write(staging / "summary.json") as fh:
-            json.dump(summary, fh, indent=1)
-        save_figure(solve_figure(result), staging / "solve.png")
-        out.mkdir(parents=True, exist_ok=True)
-        for item in staging.iterdir():
-            item.replace(out / item.name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        measured = None if pattern.suffix.lower() == ".json" else pattern  # a profile file: draw it
+        names = write_result_set(
+            result,
+            out,
+            figure=lambda res, path: save_figure(solve_figure(res, profile=measured), path),
+            extra_summary={"pattern": str(pattern), "composition": composition},
+        )
+    except OutputFolderError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(
         f"{len(result)} candidates on a {result.lattice_source} lattice "
         f"(a, b, c = {', '.join(f'{v:.4f}' for v in result.lattice.abc)} Å); composition mode "
@@ -164,29 +188,17 @@ def solve(
             f"({result.info['pattern']['wavelength_source']})"
         )
     for cand in result:
-        click.echo(
-            f"  #{cand.rank + 1}: cosine {cand.agreement['cosine']:.4f}, Rwp {cand.agreement['rwp']:.3f}"
-        )
-    click.echo(f"wrote {out}/candidate_*.vasp, *.xsf, summary.json, solve.png")
+        click.echo(f"  density {cand.describe()}")
+    for solved in result.structures:
+        click.echo(f"  structure #{solved.rank + 1}: {solved.describe()}")
+    if structures and not result.structures:
+        click.echo(f"  no crystal structure: {result.structure_info.get('reason')}")
+    n_structures = len(result.structures)
+    cifs = {0: "", 1: ", structure_1.cif"}.get(n_structures, f", structure_1..{n_structures}.cif")
+    click.echo(f"wrote {len(names)} files into {out}/ (candidate_N.*{cifs}, summary.json, solve.png)")
     if not result.solved:
         click.echo(f"No solution found: {result.reason}", err=True)
         raise SystemExit(EXIT_NO_SOLUTION)
-
-
-def _write_candidate(grid, lattice, folder: Path, stem: str) -> None:
-    """CHGCAR-format (``.vasp``) and XSF files of one candidate.
-
-    The atoms are what is being solved for, so they are unknown; both formats need at least
-    one atom, so the files carry a single placeholder site ``X`` at the origin. VESTA shows
-    the density; the placeholder can be deleted there.
-    """
-    from pymatgen.core import DummySpecies, Structure
-
-    from pymatgen_crystalnet.io.density_files import write_density
-
-    holder = Structure(lattice, [DummySpecies("X")], [[0, 0, 0]])
-    write_density(grid, holder, folder / f"{stem}.vasp", fmt="chgcar")
-    write_density(grid, holder, folder / f"{stem}.xsf")
 
 
 @click.group("models")

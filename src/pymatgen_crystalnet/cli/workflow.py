@@ -141,7 +141,7 @@ def run_local(source: str, crystal_systems: tuple[str, ...], limit: int | None, 
     maker = _maker(config_file, crystal_systems, limit, epochs, workers, threads, candidates, grid,
                    no_evaluate, settings)
     flow = maker.make(_source(source))
-    report = run_workflow_locally(flow, out, store=store, log=False)
+    report = run_workflow_locally(flow, out, store=store, log=False, progress=click.echo)
     _echo_report(report)
     _echo_summary(out, store)
     click.echo(f"report: {Path(out).resolve() / 'report.json'}")

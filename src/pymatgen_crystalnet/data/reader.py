@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -44,6 +46,8 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
+
+from pymatgen_crystalnet.data.errors import DataFileError
 
 __all__ = [
     "FORMAT_VERSION",
@@ -203,30 +207,62 @@ def load_export(path: str | os.PathLike) -> ExportedDataset:
     ------
     FileNotFoundError
         If the file does not exist.
-    ValueError
-        If it is not an export, has another ``format_version``, or its arrays disagree.
+    DataFileError
+        (a ``ValueError``) If it is not an export, is truncated or corrupt (the message names
+        the array that could not be read), has another ``format_version``, or its arrays
+        disagree.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No dataset export at {path}.")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-    except (ValueError, OSError) as exc:
-        raise ValueError(f"{path} is not a dataset export (.npz): {exc}") from None
+    arrays = _read_arrays(path)
     missing = [name for name in REQUIRED_ARRAYS if name not in arrays]
     if missing:
-        raise ValueError(f"{path} is not a dataset export: it lacks {', '.join(missing)}.")
-    manifest = json.loads(str(arrays.pop("manifest")))
+        raise DataFileError(path, f"not a dataset export: it lacks {', '.join(missing)}.")
+    try:
+        manifest = json.loads(str(arrays.pop("manifest")))
+    except ValueError as exc:
+        raise DataFileError(path, f"the manifest is not valid JSON ({exc}).") from None
+    if not isinstance(manifest, dict):
+        raise DataFileError(path, f"the manifest is a JSON {type(manifest).__name__}, not an object.")
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
-        raise ValueError(
-            f"{path} has export format_version {version!r}; this version reads {FORMAT_VERSION}."
-        )
+        raise DataFileError(path, f"export format_version {version!r}; this version reads {FORMAT_VERSION}.")
     data = ExportedDataset(manifest=manifest, path=path, grids=arrays.pop("grids", None),
                            **{k: v for k, v in arrays.items() if k in REQUIRED_ARRAYS})
     _check(data, path)
     return data
+
+
+#: What numpy and zipfile raise on a truncated or corrupted ``.npz``.
+_BROKEN_NPZ = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError)
+
+
+def _read_arrays(path: Path) -> dict[str, NDArray]:
+    """Every array of an ``.npz``, or :class:`DataFileError` naming what broke."""
+    size = path.stat().st_size
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except _BROKEN_NPZ as exc:
+        raise DataFileError(
+            path,
+            f"not a dataset export that numpy can open ({size} bytes: truncated, corrupt or another "
+            f"kind of file; {type(exc).__name__}: {str(exc).rstrip('.')}).",
+        ) from None
+    if not hasattr(npz, "files"):  # np.load read a single .npy array
+        raise DataFileError(path, "a single .npy array, not a dataset export (.npz).")
+    arrays: dict[str, NDArray] = {}
+    with npz:
+        for name in npz.files:
+            try:
+                arrays[name] = npz[name]
+            except _BROKEN_NPZ as exc:
+                raise DataFileError(
+                    path,
+                    f"array {name!r} cannot be read ({type(exc).__name__}: {str(exc).rstrip('.')}); "
+                    f"the file is truncated or corrupt ({size} bytes). Export it again.",
+                ) from None
+    return arrays
 
 
 def _check(data: ExportedDataset, path: Path) -> None:
@@ -236,15 +272,15 @@ def _check(data: ExportedDataset, path: Path) -> None:
                    "grid_index": (n,), "density_source": (n,), "form_factors": (99, 11)}
     for name, shape in per_crystal.items():
         if getattr(data, name).shape != shape:
-            raise ValueError(f"{path}: {name} has shape {getattr(data, name).shape}, expected {shape}.")
+            raise DataFileError(path, f"{name} has shape {getattr(data, name).shape}, expected {shape}.")
     n_atoms = int(data.atom_offsets[-1]) if n else 0
     for name in ("frac_coords", "atomic_numbers", "occupancies"):
         if getattr(data, name).shape[0] != n_atoms:
-            raise ValueError(f"{path}: {name} does not hold the {n_atoms} atoms the offsets give.")
+            raise DataFileError(path, f"{name} does not hold the {n_atoms} atoms the offsets give.")
     if np.any(np.diff(data.atom_offsets) <= 0):
-        raise ValueError(f"{path}: a crystal has no atoms (atom_offsets not increasing).")
+        raise DataFileError(path, "a crystal has no atoms (atom_offsets not increasing).")
     if data.grids is not None and np.any(data.grid_index >= data.grids.shape[0]):
-        raise ValueError(f"{path}: grid_index points past the stored grids.")
+        raise DataFileError(path, "grid_index points past the stored grids.")
 
 
 def stratified_points(rng: np.random.Generator, per_axis: int = 10) -> NDArray[np.float64]:

@@ -17,6 +17,7 @@ import gzip
 import json
 import logging
 import os
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from pymatgen_crystalnet.data.config import normalise_crystal_systems
+from pymatgen_crystalnet.data.errors import DataFileError
 from pymatgen_crystalnet.data.schema import StructureRecord, utcnow
 from pymatgen_crystalnet.data.stores import iter_in_batches
 
@@ -49,12 +51,44 @@ _JSONL_FIELDS = (
 )
 
 
-def _open_text(path: Path) -> Any:
+#: What gzip and the file system raise on a truncated or corrupt (gzipped) file.
+_BROKEN_STREAM = (EOFError, OSError, zlib.error)
+
+
+def _lines(path: Path) -> Iterator[tuple[int, int, bytes]]:
+    """``(line number, byte offset, line)`` of a text file, gunzipped if it starts like gzip.
+
+    Offsets count the uncompressed bytes before the line. Each line is handed out only once
+    the next one has been read, so the partial last line of a truncated gzip file is never
+    parsed as a record: a truncated or corrupt file raises :class:`DataFileError` naming the
+    line and the offset where reading broke.
+    """
     with open(path, "rb") as fh:
         magic = fh.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt", encoding="utf-8")
-    return open(path, encoding="utf-8")
+    gzipped = magic == b"\x1f\x8b"
+    pending: tuple[int, int, bytes] | None = None
+    lineno, offset = 0, 0
+    try:
+        with gzip.open(path, "rb") if gzipped else open(path, "rb") as fh:
+            for line in fh:
+                if pending is not None:
+                    yield pending
+                lineno += 1
+                pending = (lineno, offset, line)
+                offset += len(line)
+    except _BROKEN_STREAM as exc:
+        kind = "gzip stream" if gzipped else "file"
+        if pending is not None and not pending[2].endswith(b"\n"):  # broke inside this line
+            lineno, offset = pending[0], pending[1]
+        else:
+            lineno += 1
+        raise DataFileError(
+            path,
+            f"the {kind} is truncated or corrupt: reading broke in line {lineno}, at uncompressed "
+            f"byte {offset} ({type(exc).__name__}: {exc}). Re-download or re-compress it.",
+        ) from None
+    if pending is not None:
+        yield pending
 
 
 def _wanted(system: str | None, systems: list[str] | None) -> bool:
@@ -88,35 +122,47 @@ def read_jsonl(
     ------
     FileNotFoundError
         If the file does not exist.
-    ValueError
-        On a line that is not JSON or lacks ``material_id`` / a structure (the message names
-        the line).
+    DataFileError
+        (a ``ValueError``) On a line that is not UTF-8 or not JSON or lacks ``material_id`` /
+        a structure, or a truncated or corrupt (gzipped) file: the message names the file and
+        the line and uncompressed byte offset where it broke. Records before the problem have
+        been yielded already.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No structure corpus at {path}.")
     systems = normalise_crystal_systems(list(crystal_systems) if crystal_systems else None)
     count = 0
-    with _open_text(path) as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if limit is not None and count >= limit:
-                return
-            if not line.strip():
+    for lineno, offset, data in _lines(path):
+        if limit is not None and count >= limit:
+            return
+        try:
+            line = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataFileError(
+                path, f"line {lineno} (byte {offset + exc.start}) is not UTF-8 text."
+            ) from None
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            if not isinstance(raw, dict):
+                raise TypeError(f"a JSON {type(raw).__name__}, not an object")
+            if not _wanted(raw.get("crystal_system"), systems):
                 continue
-            try:
-                raw = json.loads(line)
-                if not _wanted(raw.get("crystal_system"), systems):
-                    continue
-                record = StructureRecord(
-                    material_id=str(raw["material_id"]),
-                    cif=raw.get("cif"),
-                    structure=raw.get("structure"),
-                    **{k: raw.get(k) for k in _JSONL_FIELDS},
-                )
-            except (json.JSONDecodeError, KeyError, TypeError, ValidationError) as exc:
-                raise ValueError(f"{path}, line {lineno}: not a structure record ({exc}).") from None
-            count += 1
-            yield record
+            record = StructureRecord(
+                material_id=str(raw["material_id"]),
+                cif=raw.get("cif"),
+                structure=raw.get("structure"),
+                **{k: raw.get(k) for k in _JSONL_FIELDS},
+            )
+        except (json.JSONDecodeError, KeyError, TypeError, ValidationError) as exc:
+            text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DataFileError(
+                path, f"line {lineno} (byte {offset}): not a structure record ({text})."
+            ) from None
+        count += 1
+        yield record
 
 
 def _crystal_system_of(structure: Structure, symprec: float) -> str | None:

@@ -35,6 +35,7 @@ from maggma.stores import GridFSStore, JSONStore, MongoStore, MontyStore
 from monty.json import jsanitize
 
 from pymatgen_crystalnet.atomic import atomic_write_bytes
+from pymatgen_crystalnet.data.errors import StoreLocationError
 
 __all__ = [
     "COLLECTIONS",
@@ -282,6 +283,9 @@ def get_store(location: str | os.PathLike, collection: str, *, key: str = "mater
     ------
     ValueError
         If ``location`` is empty, or a MongoDB URI names no database.
+    StoreLocationError
+        (a ``ValueError``) If an on-disk location exists but is not a folder (a file given as
+        ``--store``), or a JSON collection file's path is taken by a folder.
     """
     loc = str(location)
     if not loc.strip():
@@ -301,14 +305,31 @@ def get_store(location: str | os.PathLike, collection: str, *, key: str = "mater
                 searchable_fields=[key, "n"],
             )
         return MongoStore(database, collection, uri=loc, key=key)
+    folder = _check_folder(loc)
     if loc.startswith(_JSON_PREFIX):
-        folder = Path(loc[len(_JSON_PREFIX):]).expanduser()
-        return AtomicJSONStore(str(folder / f"{collection}.json"), key=key)
-    return EmbeddedStore(collection, database_path=str(Path(loc).expanduser()), key=key)
+        file = folder / f"{collection}.json"
+        if file.exists() and not file.is_file():
+            raise StoreLocationError(file, "the JSON store's collection file is a folder, not a file.")
+        return AtomicJSONStore(str(file), key=key)
+    return EmbeddedStore(collection, database_path=str(folder), key=key)
+
+
+def _check_folder(loc: str) -> Path:
+    """The folder of an on-disk store location; refuse one that exists but is no folder."""
+    folder = Path(loc[len(_JSON_PREFIX):] if loc.startswith(_JSON_PREFIX) else loc).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise StoreLocationError(
+            folder,
+            "is a file, not a store folder. A dataset store is a folder (created by `crystalnet "
+            "data build --store FOLDER`), json://FOLDER or a mongodb:// URI.",
+        )
+    return folder
 
 
 def require_existing(location: str | os.PathLike) -> None:
     """Raise ``FileNotFoundError`` if an on-disk store location does not exist (yet).
+
+    A location that exists but is a file raises :class:`StoreLocationError` (a ``ValueError``).
 
     Reading commands call this so that a mistyped path gives a clear error instead of
     creating an empty store. MongoDB URIs are not checked (the server answers for them).
@@ -316,7 +337,7 @@ def require_existing(location: str | os.PathLike) -> None:
     loc = str(location)
     if is_mongo_uri(loc):
         return
-    folder = Path(loc[len(_JSON_PREFIX):] if loc.startswith(_JSON_PREFIX) else loc).expanduser()
+    folder = _check_folder(loc)
     if not folder.is_dir():
         raise FileNotFoundError(f"No dataset store at {loc}; build one with `crystalnet data build`.")
 

@@ -83,7 +83,7 @@ def _amount(given: Any, element: str, value: Any) -> float:
 
 def _z(given: Any, symbol: str) -> int:
     if not Element.is_valid_symbol(symbol):
-        raise _fail(given, f"{symbol!r} is not a chemical element symbol.")
+        raise _fail(given, f"unknown element {symbol!r} (not a chemical element symbol).")
     return int(Element(symbol).Z)
 
 

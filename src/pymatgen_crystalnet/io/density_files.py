@@ -9,6 +9,11 @@ VESTA opens all three. Units follow each format's convention:
 
 Every writer goes through a temporary file in the target folder and renames it, so a failed
 or interrupted write leaves no partial file behind.
+
+Partial occupancies: the IAM density handles them (each species of a site weighted by its
+occupancy), and so do the cube and XSF writers (a site is listed with its majority species).
+A CHGCAR cannot: its POSCAR header lists whole atoms. :func:`check_density_format` says so
+before anything is computed or written; call it first when writing several files.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BOHR_IN_ANGSTROM",
     "atomic_write",
+    "check_density_format",
     "write_chgcar",
     "write_cube",
     "write_density",
@@ -50,9 +56,45 @@ def _grid_and_structure(grid: ArrayLike, structure: Structure) -> np.ndarray:
     return arr
 
 
+def _format_of(fmt: str | None, path: str | os.PathLike | None) -> str:
+    name = Path(path).name.lower() if path is not None else ""
+    by_name = "cube" if name.endswith(".cube") else "xsf" if name.endswith(".xsf") else "chgcar"
+    key = fmt.lower() if fmt else by_name
+    if key not in ("chgcar", "cube", "xsf"):
+        raise ValueError(f"Unknown density format {fmt!r}; choose one of chgcar, cube, xsf.")
+    return key
+
+
+def check_density_format(
+    structure: Structure, path: str | os.PathLike | None = None, fmt: str | None = None
+) -> str:
+    """Check that a density file of this format can hold ``structure``; return the format.
+
+    The format is ``fmt`` or follows from the file name as in :func:`write_density`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown format, or a CHGCAR of a structure with partial occupancies (the
+        message names the first such site and the formats that work).
+    """
+    key = _format_of(fmt, path)
+    if key == "chgcar" and not structure.is_ordered:
+        i, site = next((i, s) for i, s in enumerate(structure) if not s.is_ordered)
+        raise ValueError(
+            f"A CHGCAR cannot hold a structure with partial occupancies (site {i}: "
+            f"{site.species.formula}; its POSCAR header lists whole atoms). Write the density as "
+            ".cube or .xsf, or order the structure first (e.g. pymatgen's "
+            "OrderDisorderedStructureTransformation). The IAM density itself handles partial "
+            "occupancy."
+        )
+    return key
+
+
 def write_chgcar(grid: ArrayLike, structure: Structure, path: str | os.PathLike) -> Path:
-    """Write a CMED grid (e/Å³) on ``structure`` as a VASP CHGCAR."""
+    """Write a CMED grid (e/Å³) on ``structure`` as a VASP CHGCAR (ordered structures only)."""
     arr = _grid_and_structure(grid, structure)
+    check_density_format(structure, fmt="chgcar")
     chgcar = grid_to_chgcar(arr, structure)
     target = Path(path)
     with atomic_path(target) as tmp:
@@ -131,16 +173,4 @@ def write_density(
 
     ``*.cube`` → cube, ``*.xsf`` → XSF, anything else (``CHGCAR*``, ``*.vasp``) → CHGCAR.
     """
-    name = Path(path).name.lower()
-    key = (
-        fmt.lower()
-        if fmt
-        else "cube"
-        if name.endswith(".cube")
-        else "xsf"
-        if name.endswith(".xsf")
-        else "chgcar"
-    )
-    if key not in _WRITERS:
-        raise ValueError(f"Unknown density format {fmt!r}; choose one of {', '.join(_WRITERS)}.")
-    return _WRITERS[key](grid, structure, path)
+    return _WRITERS[_format_of(fmt, path)](grid, structure, path)

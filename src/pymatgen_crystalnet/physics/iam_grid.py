@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from pymatgen_crystalnet.physics.grid_limits import check_grid_size
 from pymatgen_crystalnet.physics.iam_terms import (
     DEFAULT_B_FACTOR,
     DEFAULT_EPS,
@@ -51,22 +52,20 @@ def iam_grid_from_arrays(
     -------
     numpy.ndarray
         Shape ``(n₁, n₂, n₃)``.
+
+    Raises
+    ------
+    GridSizeError
+        (a ``ValueError``) If ``n`` is not a grid size or the grid would need more memory than
+        :func:`.grid_limits.check_grid_size` allows (``$CRYSTALNET_MAX_GRID_BYTES``, 2 GiB).
     """
+    check_grid_size(n)  # refuses a bad size, or one whose memory estimate is over the limit
     dims = (n, n, n) if np.isscalar(n) else tuple(int(v) for v in n)  # type: ignore[arg-type]
-    if len(dims) != 3 or min(dims) < 1:
-        raise ValueError(f"Grid size must be a positive integer or three of them, got {n!r}.")
     dims = tuple(int(v) for v in dims)
     terms = split_terms(
         lattice, frac_coords, atomic_numbers, occupancies, b_factor, coefficients, split_width, eps
     )
-    lat, frac, weights, widths, narrow = (
-        terms.lattice,
-        terms.frac,
-        terms.weights,
-        terms.widths,
-        terms.narrow,
-    )
-    r_cut, delta = terms.r_cut, terms.delta
+    lat, frac, weights, widths, narrow, r_cut, delta = terms.real_space()
     dims_arr = np.array(dims)
     total = np.zeros(int(np.prod(dims)))
 

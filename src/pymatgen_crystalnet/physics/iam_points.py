@@ -116,14 +116,7 @@ def build_plan(
     terms = split_terms(
         lattice, frac_coords, atomic_numbers, occupancies, b_factor, coefficients, split_width, eps
     )
-    lat, frac, weights, widths, narrow = (
-        terms.lattice,
-        terms.frac,
-        terms.weights,
-        terms.widths,
-        terms.narrow,
-    )
-    r_cut, delta = terms.r_cut, terms.delta
+    lat, frac, weights, widths, narrow, r_cut, delta = terms.real_space()
 
     # real-space part: narrow terms of every atom image within r_cut of the cell
     amplitude = np.where(narrow, weights * (4 * np.pi / widths) ** 1.5, 0.0)

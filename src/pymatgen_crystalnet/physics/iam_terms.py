@@ -153,6 +153,10 @@ class Terms:
     r_cut: float
     delta: NDArray[np.float64]
 
+    def real_space(self) -> tuple:
+        """``(lattice, frac, weights, widths, narrow, r_cut, delta)``: what the real-space sums read."""
+        return self.lattice, self.frac, self.weights, self.widths, self.narrow, self.r_cut, self.delta
+
 
 def split_terms(
     lattice: ArrayLike,

@@ -7,7 +7,7 @@
     result = solver.solve(pattern, "NaCl", wavelength="CuKa1")   # cell found by indexing
     result.solved, result.reason                              # False: "no solution found: …"
     best = result[0]
-    best.density                                              # pymatgen VolumetricData (ρ × V)
+    best.density                                              # pymatgen Chgcar (ρ × V)
     best.agreement                                            # {"cosine": …, "rwp": …}
 
 The model proposes ``n_candidates`` densities (latent samples) on the canonical cell; each is
@@ -19,129 +19,33 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from pymatgen_crystalnet.devices import AUTO, resolve_device
 from pymatgen_crystalnet.featurize.composition import composition_vector, infer_mode
-from pymatgen_crystalnet.physics.cells import grid_electrons
-from pymatgen_crystalnet.scoring.verification import Verification, rank_by_agreement, verify_density
+from pymatgen_crystalnet.scoring.verification import rank_by_agreement, verify_density
 from pymatgen_crystalnet.solver.cell_checks import MIN_COSINE
 from pymatgen_crystalnet.solver.cell_choice import choose_cells
 from pymatgen_crystalnet.solver.config import SolveConfig
 from pymatgen_crystalnet.solver.inputs import PreparedPattern, prepare_pattern
 from pymatgen_crystalnet.solver.lattice import SolveCell
 from pymatgen_crystalnet.solver.limits import check_cost, estimate_cost
+from pymatgen_crystalnet.solver.result import Candidate, SolveResult
+from pymatgen_crystalnet.solver.structures import solve_candidate_structures
 
 if TYPE_CHECKING:
     import torch
-    from pymatgen.analysis.diffraction.core import DiffractionPattern
-    from pymatgen.core import Composition, Lattice
-    from pymatgen.io.common import VolumetricData
+    from pymatgen.core import Composition
 
     from pymatgen_crystalnet.model.crystalnet import CrystalNet
+    from pymatgen_crystalnet.structure.config import StructureSolveConfig
 
 __all__ = ["Candidate", "CrystalNetSolver", "SolveResult"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class Candidate:
-    """One proposed density, with its verification.
-
-    Attributes
-    ----------
-    rank
-        0 for the best agreement.
-    sample
-        Which latent sample produced it.
-    grid
-        (n, n, n) CMED in e/Å³ at fractional points (i/n, j/n, k/n) of ``lattice``.
-    lattice
-        The cell the grid lives on.
-    verification
-        Its forward pattern and agreement with the input.
-    cell
-        Index of the cell it was verified on (``result.info["cells"]``).
-    """
-
-    rank: int
-    sample: int
-    grid: NDArray[np.float32]
-    lattice: Lattice
-    verification: Verification
-    cell: int = 0
-
-    @property
-    def density(self) -> VolumetricData:
-        """The density as pymatgen ``VolumetricData`` on the lattice (data = ρ × V)."""
-        from pymatgen_crystalnet.physics.cells import grid_to_volumetric
-
-        return grid_to_volumetric(self.grid, self.lattice)
-
-    @property
-    def agreement(self) -> dict[str, float]:
-        """Agreement of the candidate's computed pattern with the input."""
-        return {"cosine": self.verification.cosine, "rwp": self.verification.rwp}
-
-    @property
-    def pattern(self) -> DiffractionPattern:
-        """The candidate's computed stick pattern (Mo Kα)."""
-        return self.verification.pattern
-
-
-@dataclass
-class SolveResult(Sequence):
-    """Candidates ranked best first, with the inputs that produced them.
-
-    ``solved`` is False when no candidate's pattern agrees with the input above the threshold;
-    ``reason`` then says so ("no solution found: …").
-    """
-
-    candidates: list[Candidate]
-    lattice: Lattice
-    lattice_source: str
-    composition_mode: str
-    input_vector: NDArray[np.float32]
-    covered: NDArray[np.bool_]
-    info: dict[str, Any] = field(default_factory=dict)
-    solved: bool = True
-    reason: str | None = None
-
-    def __getitem__(self, i):  # type: ignore[override]
-        return self.candidates[i]
-
-    def __len__(self) -> int:
-        return len(self.candidates)
-
-    def summary(self) -> dict[str, Any]:
-        """A JSON-friendly summary."""
-        return {
-            "lattice": self.lattice.matrix.tolist(),
-            "lattice_abc": list(self.lattice.abc),
-            "lattice_angles": list(self.lattice.angles),
-            "lattice_source": self.lattice_source,
-            "solved": self.solved,
-            "reason": self.reason,
-            "composition_mode": self.composition_mode,
-            **self.info,
-            "candidates": [
-                {
-                    "rank": c.rank,
-                    "sample": c.sample,
-                    "cell": c.cell,
-                    **c.agreement,
-                    "density_max": float(c.grid.max()),
-                    "electrons": grid_electrons(c.grid, c.lattice.volume),
-                }
-                for c in self.candidates
-            ],
-        }
 
 
 class CrystalNetSolver:
@@ -178,6 +82,8 @@ class CrystalNetSolver:
         self.metadata = dict(metadata or {})
         self.name = name
         self.cell = self.metadata.get("cell", "primitive")
+        #: What ``solve`` does about crystal structures when not told (True, False or a config).
+        self.structures: StructureSolveConfig | bool = True
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device | None = AUTO) -> CrystalNetSolver:
@@ -277,6 +183,7 @@ class CrystalNetSolver:
         composition_mode: str | None = None,
         deterministic: bool = False,
         index_seconds: float = SolveConfig.index_seconds,
+        structures: StructureSolveConfig | bool | None = None,
     ) -> SolveResult:
         """Propose, verify and rank candidate densities for one pattern.
 
@@ -312,6 +219,12 @@ class CrystalNetSolver:
             Use the latent means (all candidates identical).
         index_seconds
             Time limit of indexing (no lattice given).
+        structures
+            Solve crystal structures from the densities (:mod:`.structures`): True with the
+            default :class:`~pymatgen_crystalnet.structure.config.StructureSolveConfig`, a
+            config (``refine``, ``z``, ``space_group``, ``time_budget_s``, …), or False for
+            densities only; None: the solver's ``structures`` attribute (True unless set).
+            Needs the formula (``composition`` with ratios). Skipped when no solution is found.
 
         Returns
         -------
@@ -340,6 +253,7 @@ class CrystalNetSolver:
             deterministic=deterministic,
             index_seconds=index_seconds,
         )
+        structure_config = _structure_config(self.structures if structures is None else structures)
         prepared, cells, info = self.prepare(
             pattern, composition, lattice=lattice, wavelength=wavelength, two_theta_range=two_theta_range,
             index_seconds=index_seconds,
@@ -386,10 +300,19 @@ class CrystalNetSolver:
             f"{best.verification.cosine:.3f} (< {MIN_COSINE}, the threshold chosen on the validation split)"
         )  # fmt: skip
         used = cells[best.cell]
+        structure_list, structure_info = [], {}
+        if structure_config is not None and not solved:
+            structure_info = {"reason": f"no structure solved: {reason}"}
+        elif structure_config is not None:
+            used_candidates = [c for c in candidates if c.cell == best.cell]
+            cell_info = {"conventional_lattice": used.incoming, "centring": used.centring}
+            structure_list, structure_info = solve_candidate_structures(
+                used_candidates, used.lattice, cell_info, prepared, composition, mode, structure_config
+            )
         logger.info(
-            "Solved: %d candidates on %d %s cell(s), best cosine %.4f%s",
+            "Solved: %d candidates on %d %s cell(s), best cosine %.4f%s, %d structures",
             len(candidates), len(cells), used.source, best.verification.cosine,
-            "" if solved else " (no solution)",
+            "" if solved else " (no solution)", len(structure_list),
         )  # fmt: skip
         return SolveResult(
             candidates=candidates,
@@ -407,6 +330,8 @@ class CrystalNetSolver:
                 "min_cosine": MIN_COSINE,
                 **info,
             },
+            structures=structure_list,
+            structure_info=structure_info,
         )
 
     def solve_many(
@@ -417,3 +342,16 @@ class CrystalNetSolver:
         if len(compositions) != len(patterns):
             raise ValueError("Give one composition per pattern.")
         return [self.solve(p, c, **kwargs) for p, c in zip(patterns, compositions)]
+
+
+def _structure_config(structures: StructureSolveConfig | bool) -> StructureSolveConfig | None:
+    """The structure step's settings (None: no structure step)."""
+    from pymatgen_crystalnet.structure.config import StructureSolveConfig
+
+    if isinstance(structures, StructureSolveConfig):
+        return structures
+    if structures is True:
+        return StructureSolveConfig()
+    if structures is False or structures is None:
+        return None
+    raise ValueError(f"structures must be True, False or a StructureSolveConfig, got {structures!r}.")

@@ -62,6 +62,11 @@ class StructureCandidate:
         Why there is no structure (``None`` for a valid candidate).
     merged_from
         Provenance of duplicates merged into this candidate by the pool.
+    rwp, r_bragg, cosine, b_factor
+        Stick figures of merit against the pattern and the isotropic B (Å²): after refinement
+        when ``refinement`` is set, else of the unrefined model at the pipeline's B.
+    refinement
+        Summary of the refinement (:meth:`refinement_summary`), ``None`` when not refined.
     """
 
     structure: Structure | None
@@ -72,16 +77,60 @@ class StructureCandidate:
     figures_of_merit: dict[str, float] = field(default_factory=dict)
     reason: str | None = None
     merged_from: list[dict[str, Any]] = field(default_factory=list)
+    rwp: float | None = None
+    r_bragg: float | None = None
+    cosine: float | None = None
+    b_factor: float | None = None
+    refinement: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
         """True when the candidate holds a structure."""
         return self.structure is not None and self.reason is None
 
+    @property
+    def refined(self) -> bool:
+        """True when the structure is the outcome of a refinement against the pattern."""
+        return self.refinement is not None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able summary (the structure as pymatgen's ``Structure.as_dict()``)."""
+        return {
+            "structure": None if self.structure is None else self.structure.as_dict(),
+            "formula": None if self.structure is None else self.structure.composition.reduced_formula,
+            "space_group": self.space_group,
+            "space_group_number": self.space_group_number,
+            "source": self.source,
+            "provenance": _jsonable(self.provenance),
+            "figures_of_merit": {k: float(v) for k, v in self.figures_of_merit.items()},
+            "rwp": self.rwp,
+            "r_bragg": self.r_bragg,
+            "cosine": self.cosine,
+            "b_factor": self.b_factor,
+            "refinement": _jsonable(self.refinement),
+            "reason": self.reason,
+            "merged_from": _jsonable(self.merged_from),
+        }
+
     @classmethod
     def failure(cls, reason: str, source: str = "unknown", **provenance: Any) -> StructureCandidate:
         """A candidate without a structure, carrying why."""
         return cls(structure=None, source=source, provenance=dict(provenance), reason=reason)
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain Python (dict/list/str/float/int/bool/None) of nested provenance values."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
 def _radius(symbol: str) -> float:

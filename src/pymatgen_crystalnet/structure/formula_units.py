@@ -7,6 +7,13 @@ Volume per atom
     only a few expanded or molecular outliers such as K at 434). The default window 5–80
     Å³/atom is that range with a margin below; it only bounds the candidates, the electron count
     picks among them.
+Expected volume
+    Without electrons, the Z values are ordered by how close ``V / Z`` lies to the formula
+    unit's expected volume: 0.83 × the sum of its elements' molar volumes in their elemental
+    solids (pymatgen's ``Element.molar_volume``; 35 Å³ where pymatgen has none). On 1,504
+    structures of ≤ 20 sites (every 15th of the corpus) in their primitive cells this ranks the
+    true Z first for 78 % and within the first three for 98 % (a flat 17.5 Å³/atom: 58 % and
+    79 %); 0.83 is the median ratio of the true volume to the sum.
 Electron count
     A density integrates to ``Z · Σ Z_atoms`` electrons; every Z whose electrons lie within
     ``electron_tolerance`` (relative) of the density's is kept, the closest first. When none
@@ -16,6 +23,7 @@ Electron count
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 from pymatgen.core import Composition
@@ -24,6 +32,7 @@ __all__ = [
     "VOLUME_PER_ATOM_RANGE",
     "FormulaUnits",
     "candidate_z",
+    "expected_volume",
     "formula_unit",
 ]
 
@@ -31,8 +40,27 @@ logger = logging.getLogger(__name__)
 
 #: Window of volume per atom (Å³) in which Z is sought.
 VOLUME_PER_ATOM_RANGE: tuple[float, float] = (5.0, 80.0)
-#: Median volume per atom (Å³) of the Materials Project sample, to order Z without electrons.
+#: Median volume per atom (Å³) of the Materials Project sample (fallback of the expected volume).
 TYPICAL_VOLUME_PER_ATOM: float = 17.5
+#: Median ratio of a crystal's volume to the sum of its elements' molar volumes.
+MOLAR_VOLUME_RATIO: float = 0.83
+#: Å³ per atom of cm³/mol.
+_CM3_PER_MOL = 1e24 / 6.02214076e23
+
+
+def expected_volume(formula: Composition) -> float:
+    """Expected volume (Å³) of one formula unit from the elements' molar volumes (see above)."""
+    from pymatgen.core import Element
+
+    total = 0.0
+    for el, n in formula.items():
+        try:
+            mv = Element(str(el)).molar_volume
+        except (ValueError, AttributeError):
+            mv = None
+        per_atom = float(mv) * _CM3_PER_MOL if mv else 2 * TYPICAL_VOLUME_PER_ATOM
+        total += n * per_atom
+    return MOLAR_VOLUME_RATIO * total
 
 
 @dataclass(frozen=True)
@@ -125,7 +153,8 @@ def candidate_z(
             else f"no Z puts {unit.reduced_formula} in {volume:.1f} Å³ at {lo:g}–{hi:g} Å³/atom",
         )
     if electrons is None or not electrons > 0:
-        values.sort(key=lambda v: abs(volume / (v * n_fu) - TYPICAL_VOLUME_PER_ATOM))
+        expected = expected_volume(unit)
+        values.sort(key=lambda v: abs(math.log(volume / (v * expected))))
         return FormulaUnits(tuple(values), unit)
     z_e = electrons / e_fu
     close = [v for v in values if abs(v - z_e) <= electron_tolerance * v]

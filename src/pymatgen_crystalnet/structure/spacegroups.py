@@ -2,7 +2,8 @@
 
 The lattice metric fixes the conventional cell (spglib's standard setting of the lattice's own
 symmetry, kept in the given orientation); every Hall setting of the crystal system whose
-rotations are isometries of that cell is a hypothesis. The observed reflections (indexed ``hkl``
+rotations are isometries of that cell, and whose translations include the given cell's lattice
+(no primitive group for a centred cell), is a hypothesis. The observed reflections (indexed ``hkl``
 or 2θ sticks) are placed on the positions ``1/d`` of the conventional cell's reflections; for
 each hypothesis (:mod:`.extinction`):
 
@@ -168,8 +169,9 @@ class SpaceGroupHypothesis:
 
     @property
     def consistent(self) -> bool:
-        """No observed reflection is forbidden by the group."""
-        return int(self.evidence.get("violations", 0)) == 0
+        """No observed reflection is forbidden by the group (False when not tested: decoded only)."""
+        violations = self.evidence.get("violations", 0)
+        return violations is not None and int(violations) == 0
 
 
 @dataclass
@@ -206,6 +208,23 @@ def _positions(
     hkl, q = hkl[order], q[order]
     new = np.concatenate([[True], np.diff(q) > 1e-6 * q[1:]])
     return hkl, q, np.cumsum(new) - 1
+
+
+def _has_translations(ops: Any, vectors: NDArray[np.float64], tol: float = 1e-3) -> bool:
+    """Whether every given lattice vector (conventional fractions) is a translation of the group.
+
+    A group is a hypothesis for the given cell only if every translation of the cell's lattice is
+    one of the group's: a primitive group on the conventional cell of an F-centred cell would
+    describe a crystal without the translations the given cell has.
+    """
+    identity = np.all(ops.rotations == np.eye(3, dtype=ops.rotations.dtype), axis=(1, 2))
+    pure = ops.translations[identity] % 1.0
+    for v in vectors:
+        d = pure - v % 1.0
+        d -= np.round(d)
+        if not np.any(np.all(np.abs(d) < tol, axis=1)):
+            return False
+    return True
 
 
 def space_group_hypotheses(
@@ -276,6 +295,7 @@ def space_group_hypotheses(
         c.space_group_number for c in decoded if wanted is None or c.space_group_number in wanted
     )
     metric = conv.matrix @ conv.matrix.T
+    cell_in_conv = np.linalg.inv(t)  # the given cell's vectors in conventional fractions (rows)
 
     out: list[SpaceGroupHypothesis] = []
     seen_fp: set[tuple[int, bytes]] = set()
@@ -288,6 +308,8 @@ def space_group_hypotheses(
             np.einsum("oji,jk,okl->oil", r, metric, r), metric, rtol=0.02, atol=0.02 * metric.max()
         ):
             continue
+        if not _has_translations(ops, cell_in_conv):
+            continue  # the group lacks translations of the given cell: a different lattice
         allowed_hkl = ~absent(hkl, ops.rotations, ops.translations)
         allowed = np.zeros(n_pos, dtype=bool)
         np.logical_or.at(allowed, pos, allowed_hkl)

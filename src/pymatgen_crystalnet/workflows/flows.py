@@ -44,6 +44,13 @@ __all__ = ["PipelineMaker", "SolveVerifyMaker", "TrainEvaluateMaker", "tiny_eval
 logger = logging.getLogger(__name__)
 
 
+def tiny_structure_config() -> Any:
+    """A small structure step (one space-group hypothesis, 5 search trials, one refinement, 30 s)."""
+    from pymatgen_crystalnet.structure.config import StructureSolveConfig
+
+    return StructureSolveConfig(n_hypotheses=1, n_search_trials=5, n_refine=1, keep=2, time_budget_s=30.0)
+
+
 def tiny_evaluation() -> EvaluationConfig:
     """The light evaluation of :meth:`PipelineMaker.tiny`: the test split, 2 samples (1 per
     ablation) on the 16³ grid, at most 8 crystals, 4 at a time; every method of the protocol.
@@ -272,6 +279,8 @@ class PipelineMaker(Maker):
             name="crystalnet tiny pipeline",
             train_evaluate=TrainEvaluateMaker(build_maker=build, train_maker=train, evaluate_maker=evaluator),
             solve_verify=SolveVerifyMaker(
-                solve_maker=SolveMaker(n_candidates=n_candidates, grid=grid, seed=seed)
+                solve_maker=SolveMaker(
+                    n_candidates=n_candidates, grid=grid, seed=seed, structure_config=tiny_structure_config()
+                )
             ),
         )

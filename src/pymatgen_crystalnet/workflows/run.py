@@ -17,34 +17,43 @@ a directory (default)
 
 :func:`run_workflow_locally` runs a flow with jobflow's ``run_locally`` (each job in its own
 folder) and returns a :class:`~.workflow_report.WorkflowReport`: every job, completed, failed (with
-its error and traceback) or not run, also written to ``report.json``.
+its error and traceback) or not run, also written to ``report.json``. While it runs, every job's
+start and end (name, state, wall time) becomes a :class:`~.run_progress.JobEvent`, handed to an
+optional ``progress`` callback (``crystalnet workflow run-local`` prints them) or else logged at INFO.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from jobflow import Flow, Job, JobStore
 
 from pymatgen_crystalnet.workflows.job_decorator import DATA_STORE
+from pymatgen_crystalnet.workflows.run_progress import JobEvent, JobProgressLog, error_line, listening
 from pymatgen_crystalnet.workflows.schemas import LARGE_FIELDS
 from pymatgen_crystalnet.workflows.workflow_report import JobRecord, WorkflowReport
 
-__all__ = ["checked_job_store", "describe_store", "job_store", "report_from_store", "run_workflow_locally"]
+__all__ = [
+    "JobEvent",
+    "checked_job_store",
+    "describe_store",
+    "error_line",
+    "job_store",
+    "report_from_store",
+    "run_workflow_locally",
+]
 
 logger = logging.getLogger(__name__)
 
 #: Collection of the job outputs, and of their large fields.
 OUTPUTS = "outputs"
 BLOBS = "outputs_blobs"
-
-_FAILED = re.compile(r"^(?P<name>.*) failed with exception:\n(?P<tb>.*)$", re.S)
 
 
 def job_store(location: str | os.PathLike) -> JobStore:
@@ -120,31 +129,6 @@ def describe_store(store: JobStore) -> str:
     if isinstance(where, (list, tuple)):
         where = where[0]
     return f"{type(docs).__name__}:{where}"
-
-
-class _FailureLog(logging.Handler):
-    """Collects jobflow's "<job> failed with exception" messages during a local run."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.INFO)
-        self.failures: list[tuple[str, str]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        match = _FAILED.match(record.getMessage())
-        if match:
-            self.failures.append((match["name"], match["tb"].strip()))
-
-
-_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Failure)\b.*")
-
-
-def error_line(traceback: str) -> str:
-    """The exception line of a traceback (``"ValueError: …"``), or its last line."""
-    lines = [line for line in traceback.strip().splitlines() if line.strip()]
-    found = [line.strip() for line in lines if _EXCEPTION_LINE.match(line)]
-    if found:
-        return found[-1]
-    return lines[-1].strip() if lines else traceback
 
 
 def _flow_jobs(flow: Flow | Job) -> list[Job]:
@@ -240,6 +224,7 @@ def run_workflow_locally(
     *,
     store: JobStore | str | os.PathLike | None = None,
     log: bool = True,
+    progress: Callable[[JobEvent], Any] | None = None,
 ) -> WorkflowReport:
     """Run ``flow`` with jobflow's ``run_locally``, each job in its own folder.
 
@@ -254,7 +239,11 @@ def run_workflow_locally(
         A JobStore with a ``data`` additional store, or a location for :func:`job_store`
         (default ``root_dir/jobstore``).
     log
-        Let jobflow log each job's start and end.
+        Let jobflow set up its own log output (a stream handler on the ``"jobflow"`` logger).
+    progress
+        Called with a :class:`~.run_progress.JobEvent` when a job starts, completes or fails
+        (``str(event)`` is a one-line summary: elapsed time, state, job name, wall time). The
+        events are logged by :mod:`~.run_progress` (INFO without a callback, DEBUG with one).
 
     Returns
     -------
@@ -273,21 +262,14 @@ def run_workflow_locally(
     root = Path(root_dir).expanduser().resolve()
     store = checked_job_store(root / "jobstore" if store is None else store)
     (root / "jobs").mkdir(parents=True, exist_ok=True)
-    handler = _FailureLog()
-    local_logger = logging.getLogger("jobflow.managers.local")
-    old_level = local_logger.level
-    local_logger.setLevel(logging.INFO)
-    local_logger.addHandler(handler)
     t0 = time.perf_counter()
-    try:
-        with warnings.catch_warnings():
-            # jobflow's own noise: monty's deprecated ``cd``, and unconnected jobs of a fan-out
-            warnings.filterwarnings("ignore", message="cd is deprecated", category=FutureWarning)
-            warnings.filterwarnings("ignore", message="Some jobs are not connected")
+    with warnings.catch_warnings():
+        # jobflow's own noise: monty's deprecated ``cd``, and unconnected jobs of a fan-out
+        warnings.filterwarnings("ignore", message="cd is deprecated", category=FutureWarning)
+        warnings.filterwarnings("ignore", message="Some jobs are not connected")
+        handler = JobProgressLog(n_jobs=len(_flow_jobs(flow)), callback=progress)
+        with listening(handler, quiet=not log):
             run_locally(flow, log=log, store=store, create_folders=True, root_dir=root / "jobs")
-    finally:
-        local_logger.removeHandler(handler)
-        local_logger.setLevel(old_level)
     report = report_from_store(
         flow, store, handler.failures, root_dir=str(root), wall_time_s=time.perf_counter() - t0
     )

@@ -32,6 +32,7 @@ from pymatgen_crystalnet.workflows.solving_documents import (
     PatternDocument,
     SolutionDocument,
     SolveDocument,
+    StructureDocument,
     VerificationDocument,
 )
 from pymatgen_crystalnet.workflows.training_documents import (
@@ -55,6 +56,7 @@ __all__ = [
     "SettingsDict",
     "SolutionDocument",
     "SolveDocument",
+    "StructureDocument",
     "TrainingRunDocument",
     "VerificationDocument",
     "WeightsBlob",

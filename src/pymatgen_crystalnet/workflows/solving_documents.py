@@ -2,20 +2,91 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from pymatgen_crystalnet.workflows.density_grid import DensityGrid
-from pymatgen_crystalnet.workflows.provenance import Document, Provenance
+from pymatgen_crystalnet.workflows.provenance import Document, Provenance, SettingsDict
+
+if TYPE_CHECKING:
+    from pymatgen.core import Structure
+
+    from pymatgen_crystalnet.solver.result import SolvedStructure
 
 __all__ = [
     "CandidateDocument",
     "PatternDocument",
     "SolutionDocument",
     "SolveDocument",
+    "StructureDocument",
     "VerificationDocument",
 ]
+
+#: A pymatgen object's ``as_dict()`` (jobflow decodes stored documents recursively, so a loaded
+#: document may hand back the object itself: it is turned into its dict again).
+PymatgenDict = SettingsDict
+
+
+class StructureDocument(Document):
+    """A crystal structure solved from the pattern, refined against it.
+
+    Attributes
+    ----------
+    rank
+        0 for the best (lowest Rwp) structure of the solve.
+    formula, space_group, space_group_number
+        Reduced formula and space group.
+    origin
+        ``"network"`` (decoded from a candidate density) or ``"search"``.
+    sample, merged_samples
+        The latent sample it was decoded from, and others whose models were the same crystal.
+    refined
+        Whether it was refined against the pattern.
+    rwp, r_bragg, cosine
+        Figures of merit against the input (None when not computed).
+    structure
+        pymatgen ``Structure.as_dict()``.
+    """
+
+    rank: int
+    formula: str
+    space_group: str | None = None
+    space_group_number: int | None = None
+    origin: str
+    sample: int | None = None
+    merged_samples: list[int] = Field(default_factory=list)
+    refined: bool = True
+    rwp: float | None = None
+    r_bragg: float | None = None
+    cosine: float | None = None
+    structure: PymatgenDict
+
+    @classmethod
+    def from_solved(cls, solved: SolvedStructure) -> StructureDocument:
+        """The document of a :class:`~pymatgen_crystalnet.solver.result.SolvedStructure`."""
+        from pymatgen_crystalnet.jsonsafe import finite_or_none
+
+        return cls(
+            rank=solved.rank,
+            formula=solved.structure.composition.reduced_formula,
+            space_group=solved.space_group,
+            space_group_number=solved.space_group_number,
+            origin=solved.origin,
+            sample=solved.sample,
+            merged_samples=list(solved.merged_samples),
+            refined=solved.refined,
+            rwp=finite_or_none(solved.rwp),
+            r_bragg=finite_or_none(solved.r_bragg),
+            cosine=finite_or_none(solved.cosine),
+            structure=solved.structure.as_dict(),
+        )
+
+    def to_structure(self) -> Structure:
+        """The pymatgen ``Structure``."""
+        from pymatgen.core import Structure
+
+        return Structure.from_dict(self.structure)
 
 
 class PatternDocument(Document):
@@ -62,6 +133,8 @@ class CandidateDocument(Document):
         Integral over the cell and the largest value.
     density_grid
         The density (data store).
+    structure, structure_reason
+        The best structure the density led to, or why there is none.
     """
 
     rank: int
@@ -71,6 +144,8 @@ class CandidateDocument(Document):
     electrons: float
     density_max: float
     density_grid: DensityGrid
+    structure: StructureDocument | None = None
+    structure_reason: str | None = None
 
 
 class SolveDocument(Document):
@@ -92,6 +167,11 @@ class SolveDocument(Document):
         Solver settings.
     candidates
         Ranked candidates, best first.
+    structures, structure_info
+        The crystal structures of the solve (best Rwp first) and how they were found (space-group
+        hypotheses, timings, ``reason`` when there is none).
+    wavelength
+        Wavelength of the input (Å).
     wall_time_s
         Seconds the solve took.
     """
@@ -109,6 +189,9 @@ class SolveDocument(Document):
     grid: int
     seed: int | None = None
     candidates: list[CandidateDocument]
+    structures: list[StructureDocument] = Field(default_factory=list)
+    structure_info: dict[str, Any] = Field(default_factory=dict)
+    wavelength: float | None = None
     wall_time_s: float
     provenance: Provenance
 
@@ -127,6 +210,8 @@ class VerificationDocument(Document):
         Integral of the density over the cell.
     forward_vector
         The candidate's 1024-bin pattern (data store).
+    structure
+        The structure the candidate led to (carried from the solve), if any.
     """
 
     task_label: Literal["verification"] = "verification"
@@ -136,6 +221,7 @@ class VerificationDocument(Document):
     compared_bins: int
     electrons: float
     forward_vector: list[float]
+    structure: StructureDocument | None = None
     wall_time_s: float
     provenance: Provenance
 
@@ -154,6 +240,8 @@ class SolutionDocument(Document):
         Whether the verification ranked the same candidate first as the solver did.
     density_grid
         The winner's density (data store).
+    structures, best_structure
+        The crystal structures of the solve (best Rwp first), and the first of them.
     """
 
     task_label: Literal["solution"] = "solution"
@@ -165,4 +253,6 @@ class SolutionDocument(Document):
     agrees_with_solver: bool
     lattice: list[list[float]]
     density_grid: DensityGrid
+    structures: list[StructureDocument] = Field(default_factory=list)
+    best_structure: StructureDocument | None = None
     provenance: Provenance

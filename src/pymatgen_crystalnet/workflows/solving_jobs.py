@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from jobflow import Flow, Maker, Response
 
 from pymatgen_crystalnet.devices import resolve_device
+from pymatgen_crystalnet.jsonsafe import finite_or_none
 from pymatgen_crystalnet.physics.cells import grid_electrons
 from pymatgen_crystalnet.scoring.verification import agreement_key
 from pymatgen_crystalnet.workflows.job_decorator import crystalnet_job
@@ -22,12 +23,23 @@ from pymatgen_crystalnet.workflows.schemas import (
     PatternDocument,
     SolutionDocument,
     SolveDocument,
+    StructureDocument,
     TrainingRunDocument,
     VerificationDocument,
     make_provenance,
 )
 
 __all__ = ["SolveMaker", "VerifyMaker", "rank_candidates", "verify_candidates"]
+
+
+def _default_structure_config() -> Any:
+    from pymatgen_crystalnet.structure.config import StructureSolveConfig
+
+    return StructureSolveConfig()
+
+
+def _structure_document(solved: Any) -> StructureDocument:
+    return StructureDocument.from_solved(solved)
 
 
 def _load_solver(model: TrainingRunDocument | str | None, device: str | None) -> tuple[Any, dict[str, Any]]:
@@ -81,6 +93,14 @@ class SolveMaker(Maker):
         Torch device: ``"auto"`` (or None: CUDA when available, else the CPU), ``"cpu"``,
         ``"cuda"``, ``"cuda:1"``, … Resolved when the job runs; a device absent on the machine
         running it is an error.
+    wavelength
+        Wavelength of the input (Å or a name such as ``"CuKa"``) when the pattern does not say;
+        None: read from the pattern file, Mo Kα for sticks and the model's vector.
+    structures
+        Solve crystal structures from the densities (needs the formula).
+    structure_config
+        Settings of the structure step (``refine``, ``z``, ``space_group``, ``time_budget_s``,
+        …; :class:`~pymatgen_crystalnet.structure.config.StructureSolveConfig`).
     """
 
     name: str = "solve"
@@ -90,6 +110,9 @@ class SolveMaker(Maker):
     composition_mode: str | None = None
     wavelength: float | str | None = None
     device: str | None = "auto"
+    wavelength: float | str | None = None
+    structures: bool = True
+    structure_config: Any = field(default_factory=_default_structure_config)
 
     @crystalnet_job(SolveDocument)
     def make(
@@ -121,6 +144,11 @@ class SolveMaker(Maker):
             lattice = lattice if lattice is not None else pattern.lattice
         solver, model_info = _load_solver(model, self.device)
         pattern_arg, pattern_info = _pattern_input(pattern)
+        config = self.structure_config
+        if isinstance(config, dict):  # a Maker read back from JSON
+            from pymatgen_crystalnet.structure.config import StructureSolveConfig
+
+            config = StructureSolveConfig.from_dict(config)
         result = solver.solve(
             pattern_arg,
             composition,
@@ -130,6 +158,7 @@ class SolveMaker(Maker):
             grid=self.grid,
             seed=self.seed,
             composition_mode=self.composition_mode,
+            structures=config if self.structures else False,
         )
         pattern_info = {**pattern_info, "wavelength": result.info["wavelength"],
                         "wavelength_source": result.info["pattern"]["wavelength_source"]}  # fmt: skip
@@ -142,6 +171,8 @@ class SolveMaker(Maker):
                 electrons=grid_electrons(c.grid, result.lattice.volume),
                 density_max=float(c.grid.max()),
                 density_grid=DensityGrid.from_array(c.grid, result.lattice),
+                structure=None if c.solution is None else _structure_document(c.solution),
+                structure_reason=c.structure_reason,
             )
             for c in result.candidates
         ]
@@ -158,6 +189,9 @@ class SolveMaker(Maker):
             grid=self.grid,
             seed=self.seed,
             candidates=candidates,
+            structures=[_structure_document(s) for s in result.structures],
+            structure_info=finite_or_none(result.structure_info),
+            wavelength=result.info.get("wavelength"),
             wall_time_s=time.perf_counter() - t0,
             provenance=make_provenance(self, **model_info, pattern=pattern_info),
         )
@@ -200,6 +234,7 @@ class VerifyMaker(Maker):
             compared_bins=check.compared_bins,
             electrons=grid_doc.electrons,
             forward_vector=[float(v) for v in check.vector],
+            structure=candidate.structure if isinstance(candidate, CandidateDocument) else None,
             wall_time_s=time.perf_counter() - t0,
             provenance=make_provenance(self, density_sha256=grid_doc.sha256),
         )
@@ -225,6 +260,8 @@ def rank_candidates(solve: SolveDocument, verifications: list[VerificationDocume
         agrees_with_solver=by_sample[best.sample].rank == 0,
         lattice=solve.lattice,
         density_grid=by_sample[best.sample].density_grid,
+        structures=list(solve.structures),
+        best_structure=solve.structures[0] if solve.structures else None,
         provenance=make_provenance(None, model=solve.model, pattern=solve.pattern),
     )
 

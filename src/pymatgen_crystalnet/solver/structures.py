@@ -1,0 +1,228 @@
+"""The solver's structure step: from the candidate densities to refined crystal structures.
+
+After the densities are predicted and verified, :func:`solve_candidate_structures` hands them,
+with the input's peaks, the cell and the formula, to
+:func:`pymatgen_crystalnet.structure.pipeline.solve_structures` (decoding of every density, a
+symmetry-constrained search, refinement, ranking by Rwp), and turns its answer into the result's
+objects: :class:`~pymatgen_crystalnet.solver.result.SolvedStructure` for each structure (best Rwp
+first, search models included), and for each candidate density the best structure it led to (its
+own decoded model, or the model its decoded model was merged with) or the reason it led to none.
+
+The pipeline works on the pattern's conventional cell (so ``z`` counts formula units in the cell
+a crystallographer quotes: 4 for rock salt); the densities live on the model's primitive cell.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from monty.json import jsanitize
+
+from pymatgen_crystalnet.solver.result import Candidate, SolvedStructure
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pymatgen.core import Composition, Lattice
+
+    from pymatgen_crystalnet.solver.inputs import PreparedPattern
+    from pymatgen_crystalnet.structure.config import StructureSolveConfig
+
+__all__ = ["pattern_cell", "solve_candidate_structures", "structure_formula"]
+
+logger = logging.getLogger(__name__)
+
+#: Arrays of a refinement summary that make the fit (drawn in the Rietveld figure).
+_FIT_KEYS = ("two_theta", "observed", "calculated")
+#: Lattice points per conventional cell of each centring.
+_POINTS = {"P": 1, "I": 2, "F": 4, "A": 2, "B": 2, "C": 2, "R": 3}
+
+
+def structure_formula(composition: Any, mode: str) -> tuple[Composition | None, str | None]:
+    """The formula the structure step needs (ratios known), or None with the reason."""
+    from pymatgen.core import Composition
+
+    if composition is None or mode != "full":
+        return None, "a crystal structure needs the chemical formula (with its ratios); none was given"
+    try:
+        comp = Composition(composition)
+    except (ValueError, TypeError, KeyError) as exc:
+        return None, f"the composition {composition!r} is not a formula ({exc})"
+    if comp.num_atoms <= 0:
+        return None, f"the composition {composition!r} has no atoms"
+    return comp, None
+
+
+def pattern_cell(cell: Lattice, info: dict[str, Any]) -> Lattice:
+    """The conventional cell of the pattern when the solver knows it, else ``cell`` itself.
+
+    A cubic cell found by indexing (or a cubic ``a`` given) is centred (``info["centring"]``):
+    the cubic cell of ``n`` lattice points (F: 4, I: 2) in the orientation of the primitive
+    one, checked to be related to it by an integer matrix. Any other cell is used as given.
+    """
+    from pymatgen.core import Lattice
+
+    for key in ("conventional_lattice", "user_lattice"):
+        if info.get(key) is not None:
+            given = info[key]
+            return given if isinstance(given, Lattice) else Lattice(np.asarray(given, dtype=float))
+    centring = info.get("centring")
+    if centring not in _POINTS or _POINTS[centring] == 1:
+        return cell
+    a = (cell.volume * _POINTS[centring]) ** (1 / 3)
+    cubic = Lattice.cubic(a)
+    m = cubic.matrix @ np.linalg.inv(cell.matrix)
+    if np.allclose(m, np.round(m), atol=1e-3):
+        return cubic
+    logger.debug("The %s-centred cubic cell is not an integer multiple of %s; using it as is", centring, cell)
+    return cell
+
+
+def _peaks(prepared: PreparedPattern) -> tuple[np.ndarray, np.ndarray, tuple[float, float] | None]:
+    """The input's peaks at its wavelength and the 2θ range its data cover (profiles)."""
+    tt = np.asarray(prepared.two_theta, dtype=float)
+    y = np.asarray(prepared.intensity, dtype=float)
+    keep = np.isfinite(tt)
+    tt, y = tt[keep], y[keep]
+    order = np.argsort(tt)
+    rng = None
+    if prepared.kind == "profile":
+        lo, hi = prepared.two_theta_range
+        rng = (min(lo, float(tt.min())), max(hi, float(tt.max())))
+    return tt[order], y[order], rng
+
+
+def _samples_of(cand: Any) -> tuple[int | None, list[int]]:
+    own = cand.provenance.get("sample") if str(cand.source).startswith("network") else None
+    merged = [
+        int(m["sample"])
+        for m in cand.merged_from
+        if str(m.get("source", "")).startswith("network") and m.get("sample") is not None
+    ]
+    return (None if own is None else int(own)), sorted(set(merged) - {own})
+
+
+def _fit_arrays(refinement: dict[str, Any] | None) -> dict[str, Any]:
+    if not refinement:
+        return {}
+    return {k: np.asarray(refinement[k], dtype=float) for k in _FIT_KEYS if refinement.get(k) is not None}
+
+
+def _solved(cand: Any, rank: int) -> SolvedStructure:
+    sample, merged = _samples_of(cand)
+    foms = {k: getattr(cand, k, None) for k in ("rwp", "r_bragg", "cosine")}
+    foms = {k: float(v) for k, v in foms.items() if v is not None and np.isfinite(v)}
+    refinement = getattr(cand, "refinement", None)
+    summary = {k: v for k, v in (refinement or {}).items() if k not in _FIT_KEYS}
+    provenance = {
+        **cand.provenance,
+        "source": cand.source,
+        "b_factor": getattr(cand, "b_factor", None),
+        "refinement": summary or None,
+    }
+    return SolvedStructure(
+        structure=cand.structure,
+        space_group=cand.space_group,
+        space_group_number=cand.space_group_number,
+        origin="network" if str(cand.source).startswith("network") else str(cand.source),
+        sample=sample,
+        figures_of_merit=foms,
+        rank=rank,
+        refined=refinement is not None,
+        merged_samples=merged,
+        provenance=jsanitize(provenance, strict=True),
+        fit=_fit_arrays(refinement),
+    )
+
+
+def _sample_reason(sample: int, failures: Sequence[Any], kept: int, reason: str | None) -> str:
+    if reason:
+        return reason
+    own = [f.reason for f in failures if f.provenance.get("sample") == sample and f.reason]
+    if own:
+        return own[0]
+    return f"its decoded models ranked below the {kept} structures kept"
+
+
+def solve_candidate_structures(
+    candidates: list[Candidate],
+    cell: Lattice,
+    info: dict[str, Any],
+    prepared: PreparedPattern,
+    composition: Any,
+    composition_mode: str,
+    config: StructureSolveConfig,
+) -> tuple[list[SolvedStructure], dict[str, Any]]:
+    """Solve the structures of a pattern from its candidate densities; attach them to the candidates.
+
+    Parameters
+    ----------
+    candidates
+        The solve's candidates (their ``solution`` and ``structure_reason`` are set here).
+    cell, info
+        The densities' cell and what the solver found about it (``centring``, …).
+    prepared
+        The input pattern (peaks at its wavelength, covered range).
+    composition, composition_mode
+        What the user gave, and the mode the solver inferred (``"full"`` is needed).
+    config
+        The structure step's settings.
+
+    Returns
+    -------
+    structures, structure_info
+        The structures, best Rwp first, and how they were found (``reason`` when none).
+    """
+    from pymatgen_crystalnet.structure.pipeline import solve_structures
+
+    formula, why = structure_formula(composition, composition_mode)
+    if formula is None:
+        for c in candidates:
+            c.structure_reason = why
+        return [], {"reason": why}
+    lattice = pattern_cell(cell, info)
+    tt, y, rng = _peaks(prepared)
+    by_sample = sorted(candidates, key=lambda c: c.sample)
+    solution = solve_structures(
+        lattice,
+        formula,
+        tt,
+        y,
+        prepared.wavelength,
+        densities=[c.grid for c in by_sample] if config.use_network else (),
+        density_lattice=cell,
+        two_theta_range=rng,
+        config=config,
+    )
+    if [c.sample for c in by_sample] != list(range(len(by_sample))):
+        raise ValueError("The candidates' samples must be 0 … n-1.")
+    structures = [_solved(c, rank) for rank, c in enumerate(solution.candidates)]
+    for cand in candidates:
+        mine = [s for s in structures if cand.sample in s.samples]
+        cand.solution = mine[0] if mine else None
+        cand.structure_reason = None if mine else _sample_reason(
+            cand.sample, solution.failures, len(structures), solution.reason
+        )
+    full = solution.as_dict()
+    structure_info = {
+        "formula": formula.reduced_formula,
+        "cell": lattice.matrix.tolist(),
+        "config": {k: v for k, v in config.as_dict().items() if not k.startswith("@")},
+        "reason": solution.reason,
+        "hypotheses": full.get("hypotheses", [])[:10],
+        "searched": full.get("searched", []),
+        "timings": full.get("timings", {}),
+        "skipped": full.get("skipped", []),
+        "notes": full.get("notes", []),
+        "failures": [{"source": f.get("source"), "sample": (f.get("provenance") or {}).get("sample"),
+                      "reason": f.get("reason")} for f in full.get("failures", [])][:30],
+    }  # fmt: skip
+    logger.info(
+        "Structures: %d (best %s), %.1f s",
+        len(structures),
+        structures[0].describe() if structures else solution.reason,
+        structure_info["timings"].get("total", float("nan")),
+    )
+    return structures, jsanitize(structure_info, strict=True)
