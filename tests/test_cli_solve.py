@@ -33,7 +33,7 @@ def test_solve_command_writes_files(tmp_path, checkpoint, nacl):
     fast = ["--z", "4", "--space-group", "Fm-3m", "--time-budget", "60"]
     for setting in ("n_search_trials=5", "n_refine=1", "keep=2"):
         fast += ["--set", f"structure.{setting}"]
-    result = CliRunner().invoke(main, [*args, *fast, "-o", str(out)])
+    result = CliRunner().invoke(main, [*args, "-w", "MoKa", *fast, "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert "structure #1: NaCl Fm-3m" in result.output
     summary = json.loads((out / "summary.json").read_text())
@@ -44,7 +44,7 @@ def test_solve_command_writes_files(tmp_path, checkpoint, nacl):
     nacl_cif = Structure.from_file(out / "structure_1.cif")
     assert StructureMatcher().fit(nacl_cif, nacl) and Structure.from_dict(best["structure"]) == nacl_cif
     assert "Fm-3m" in (out / "structure_1.cif").read_text()
-    assert "indexed (cubic)" in result.output
+    assert "indexed lattice" in result.output and "cell: indexed cubic F" in result.output
     summary = json.loads((out / "summary.json").read_text())
     assert [c["rank"] for c in summary["candidates"]] == [0, 1, 2]
     assert summary["lattice_abc"] == pytest.approx([5.64 / np.sqrt(2)] * 3, rel=1e-3)
@@ -71,7 +71,7 @@ def test_solve_command_replaces_the_set_and_refuses_a_blocked_folder(tmp_path, c
     pattern.write_text(xrd_pattern(nacl).to_json())
     out = tmp_path / "out"
     args = ["solve", str(pattern), "-c", "NaCl", "--grid", "8", "--checkpoint", str(checkpoint)]
-    args += ["--no-structures", "-o", str(out)]
+    args += ["-w", "MoKa", "--no-structures", "-o", str(out)]
     assert CliRunner().invoke(main, [*args, "-n", "3"]).exit_code == 0
     again = CliRunner().invoke(main, [*args, "-n", "1"])
     assert again.exit_code == 0, again.output
@@ -89,7 +89,7 @@ def test_solve_command_replaces_the_set_and_refuses_a_blocked_folder(tmp_path, c
     assert file_out.exit_code == 1 and "is not a folder" in file_out.output, file_out.output
 
 
-def test_solve_command_refuses_without_lattice(tmp_path, checkpoint):
+def test_solve_command_refuses_sticks_without_wavelength(tmp_path, checkpoint):
     hexagonal = Structure(
         Lattice.hexagonal(3.2, 5.2), ["Mg", "Mg"], [[1 / 3, 2 / 3, 0.25], [2 / 3, 1 / 3, 0.75]]
     )
@@ -99,14 +99,16 @@ def test_solve_command_refuses_without_lattice(tmp_path, checkpoint):
     result = CliRunner().invoke(
         main, ["solve", str(pattern), "--checkpoint", str(checkpoint), "-o", str(out)]
     )
-    assert result.exit_code != 0
-    assert "A lattice is needed" in result.output
+    assert result.exit_code == 1
+    assert "wavelength" in result.output and "never assumed" in result.output
     assert not out.exists()
     ok = CliRunner().invoke(
         main,
         [
             "solve",
             str(pattern),
+            "-w",
+            "MoKa",
             "--lattice",
             "3.2 3.2 5.2 90 90 120",
             "-n",
@@ -145,7 +147,7 @@ def test_solve_command_set_option(tmp_path, checkpoint, nacl):
     pattern = tmp_path / "nacl.json"
     pattern.write_text(xrd_pattern(nacl).to_json())
     base = ["solve", str(pattern), "-c", "NaCl", "--grid", "8", "--checkpoint", str(checkpoint)]
-    base += ["--no-structures"]
+    base += ["-w", "MoKa", "--no-structures"]
     out = tmp_path / "set"
     result = CliRunner().invoke(
         main, [*base, "--set", "n_candidates=2", "--set", "solve.composition_mode=none", "-o", str(out)]
@@ -160,7 +162,7 @@ def test_solve_command_set_option(tmp_path, checkpoint, nacl):
     bad = CliRunner().invoke(main, [*base, "--set", "grid=fine", "-o", str(tmp_path / "bad")])
     assert bad.exit_code == 2 and "SolveConfig.grid: expected an integer" in bad.output
     bad = CliRunner().invoke(main, [*base, "-n", "0", "-o", str(tmp_path / "bad")])
-    assert bad.exit_code == 1 and "n_candidates must be at least 1" in bad.output
+    assert bad.exit_code == 1 and "n_candidates must be between 1 and 1000" in bad.output
 
 
 def test_models_list_runs():
@@ -171,7 +173,8 @@ def test_models_list_runs():
 def test_solve_command_structure_options_are_checked(tmp_path, checkpoint, nacl):
     pattern = tmp_path / "nacl.json"
     pattern.write_text(xrd_pattern(nacl).to_json())
-    base = ["solve", str(pattern), "-c", "NaCl", "-n", "1", "--grid", "8", "--checkpoint", str(checkpoint)]
+    base = ["solve", str(pattern), "-c", "NaCl", "-w", "MoKa", "-n", "1", "--grid", "8"]
+    base += ["--checkpoint", str(checkpoint)]
     for option, message in (
         (["--space-group", "Xyz"], "Unknown space-group symbol 'Xyz'"),
         (["--space-group", "231"], "A space-group number lies in 1–230"),
@@ -182,8 +185,8 @@ def test_solve_command_structure_options_are_checked(tmp_path, checkpoint, nacl)
         assert bad.exit_code == 1 and message in bad.output, bad.output
         assert not (tmp_path / "bad").exists()
     out = tmp_path / "no-formula"
-    ok = CliRunner().invoke(main, ["solve", str(pattern), "-n", "1", "--grid", "8", "--checkpoint",
-                                   str(checkpoint), "-o", str(out)])  # fmt: skip
+    ok = CliRunner().invoke(main, ["solve", str(pattern), "-w", "MoKa", "-n", "1", "--grid", "8",
+                                   "--checkpoint", str(checkpoint), "-o", str(out)])  # fmt: skip
     assert ok.exit_code == 0, ok.output
     assert "no crystal structure: a crystal structure needs the chemical formula" in ok.output
     assert json.loads((out / "summary.json").read_text())["structures"] == []

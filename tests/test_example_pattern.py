@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from pymatgen_crystalnet.indexing import index_pattern
 from pymatgen_crystalnet.io.patterns import read_profile
-from pymatgen_crystalnet.solver.indexing import index_cubic
 from pymatgen_crystalnet.solver.inputs import prepare_pattern
 
 ROOT = Path(__file__).parents[1]
@@ -52,11 +52,6 @@ def test_example_reads_and_indexes_as_rock_salt_bao():
     profile = read_profile(EXAMPLE, wavelength="MoKa")
     assert profile.two_theta.size == 5701
     prepared = prepare_pattern(profile)
-    result = index_cubic(
-        prepared.peaks_two_theta,
-        prepared.wavelength,
-        intensities=prepared.peaks_height,
-        tolerance=prepared.position_tolerance,
-    )
-    assert result.centring == "F"
-    assert result.a == pytest.approx(BAO_A, rel=1e-3)
+    best = index_pattern(prepared.two_theta[:30], prepared.wavelength)[0]
+    assert best.crystal_system == "cubic" and best.centring == "F"
+    assert best.parameters[0] == pytest.approx(BAO_A, rel=1e-3)

@@ -51,10 +51,10 @@ def solver(tmp_path_factory):
 
 
 def test_solve_sticks_indexes_cubic_and_ranks(solver, nacl):
-    result = solver.solve(xrd_pattern(nacl), "NaCl", n_candidates=4, grid=12, seed=3)
+    result = solver.solve(xrd_pattern(nacl), "NaCl", wavelength=MO_KA, n_candidates=4, grid=12, seed=3)
     assert len(result) == 4
-    assert result.lattice_source == "indexed (cubic)"
-    assert result.info["centring"] == "F"
+    assert result.lattice_source == "indexed"
+    assert result.info["cell"]["centring"] == "F" and result.info["cell"]["m20"] > 10
     assert result.lattice.abc == pytest.approx((5.64 / np.sqrt(2),) * 3, rel=1e-3)
     cosines = [c.agreement["cosine"] for c in result]
     assert cosines == sorted(cosines, reverse=True)
@@ -66,15 +66,16 @@ def test_solve_sticks_indexes_cubic_and_ranks(solver, nacl):
     np.testing.assert_allclose(best.density.data["total"] / result.lattice.volume, best.grid, rtol=1e-6)
     assert result.composition_mode == "full"
     # same seed, same candidates
-    again = solver.solve(xrd_pattern(nacl), "NaCl", n_candidates=4, grid=12, seed=3)
+    again = solver.solve(xrd_pattern(nacl), "NaCl", wavelength=MO_KA, n_candidates=4, grid=12, seed=3)
     np.testing.assert_allclose(again[0].grid, best.grid)
 
 
 def test_composition_modes_inferred(solver, nacl):
     pattern = xrd_pattern(nacl)
-    assert solver.solve(pattern, ["Na", "Cl"], n_candidates=1, grid=8).composition_mode == "no_ratios"
-    assert solver.solve(pattern, "Na Cl", n_candidates=1, grid=8).composition_mode == "no_ratios"
-    assert solver.solve(pattern, None, n_candidates=1, grid=8).composition_mode == "none"
+    kw = {"wavelength": MO_KA, "n_candidates": 1, "grid": 8}
+    assert solver.solve(pattern, ["Na", "Cl"], **kw).composition_mode == "no_ratios"
+    assert solver.solve(pattern, "Na Cl", **kw).composition_mode == "no_ratios"
+    assert solver.solve(pattern, None, **kw).composition_mode == "none"
 
 
 def test_profile_input_at_cu_and_given_lattice(solver, nacl):
@@ -83,7 +84,7 @@ def test_profile_input_at_cu_and_given_lattice(solver, nacl):
     intensity = simulate_profile(sticks.x, sticks.y, grid, fwhm=0.1) + 5.0
     profile = PowderProfile(grid, intensity, 1.54056)
     result = solver.solve(profile, "NaCl", n_candidates=2, grid=8)
-    assert result.info["indexed_a"] == pytest.approx(5.64, rel=1e-3)
+    assert result.info["cell"]["incoming_abc"] == pytest.approx([5.64] * 3, rel=1e-3)
     assert result.info["input_kind"] == "profile"
     # the covered part of the Mo axis: Cu 10°–120° maps onto Mo 4.61°–47.10°
     lo, hi = convert_two_theta([10.0, 120.0], 1.54056, MO_KA)
@@ -91,17 +92,19 @@ def test_profile_input_at_cu_and_given_lattice(solver, nacl):
     assert np.nonzero(result.covered)[0][[0, -1]].tolist() == [bin_index(lo), bin_index(hi)]
     given = solver.solve(profile, "NaCl", lattice=Lattice.cubic(5.64), n_candidates=1, grid=8)
     assert given.lattice_source == "given"
-    assert solver.solve(profile, "NaCl", lattice=5.64, n_candidates=1, grid=8).info["centring"] == "F"
+    assert solver.solve(profile, "NaCl", lattice=5.64, n_candidates=1, grid=8).info["cell"]["centring"] == "F"
 
 
-def test_needs_a_lattice_for_non_cubic(solver):
+def test_non_cubic_patterns_are_indexed(solver):
     hexagonal = Structure(
         Lattice.hexagonal(3.2, 5.2), ["Mg", "Mg"], [[1 / 3, 2 / 3, 0.25], [2 / 3, 1 / 3, 0.75]]
     )
-    with pytest.raises(ValueError, match="A lattice is needed"):
-        solver.solve(xrd_pattern(hexagonal), "Mg", n_candidates=1, grid=8)
-    result = solver.solve(xrd_pattern(hexagonal), "Mg", lattice=hexagonal.lattice, n_candidates=1, grid=8)
-    assert len(result) == 1
+    result = solver.solve(xrd_pattern(hexagonal), "Mg", wavelength=MO_KA, n_candidates=1, grid=8)
+    assert result.lattice_source == "indexed" and result.info["cell"]["crystal_system"] == "hexagonal"
+    assert result.lattice.abc == pytest.approx((3.2, 3.2, 5.2), rel=1e-3)
+    given = solver.solve(xrd_pattern(hexagonal), "Mg", wavelength=MO_KA, lattice=hexagonal.lattice,
+                         n_candidates=1, grid=8)  # fmt: skip
+    assert len(given) == 1 and given.lattice_source == "given"
 
 
 @pytest.mark.parametrize(
@@ -111,20 +114,22 @@ def test_needs_a_lattice_for_non_cubic(solver):
         ({"pattern": np.full(1024, np.nan)}, "finite"),
         ({"pattern": "no/such/file.xy"}, "does not exist"),
         ({"pattern": {"x": 1}}, "Unsupported pattern"),
-        ({"composition": "Xx2"}, "unknown element"),
+        ({"composition": "Xx2"}, "not a chemical element"),
         ({"n_candidates": 0}, "n_candidates"),
         ({"lattice": np.eye(2)}, "lattice must be"),
     ],
 )
 def test_bad_inputs(solver, nacl, kwargs, match):
     args = {"pattern": xrd_pattern(nacl), "composition": "NaCl", "n_candidates": 1, "grid": 8}
+    args["wavelength"] = MO_KA
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         solver.solve(args.pop("pattern"), args.pop("composition"), **args)
 
 
 def test_batch_api(solver, nacl):
-    results = solver.solve_many([xrd_pattern(nacl)] * 2, ["NaCl", "NaCl"], n_candidates=1, grid=8)
+    kw = {"wavelength": MO_KA, "n_candidates": 1, "grid": 8}
+    results = solver.solve_many([xrd_pattern(nacl)] * 2, ["NaCl", "NaCl"], **kw)
     assert len(results) == 2
 
 

@@ -173,7 +173,8 @@ def solved(tiny_solver, nacl):
     from pymatgen_crystalnet.structure.config import StructureSolveConfig
 
     config = StructureSolveConfig(z=4, **FAST)
-    return tiny_solver.solve(xrd_pattern(nacl), "NaCl", n_candidates=3, grid=12, seed=0, structures=config)
+    return tiny_solver.solve(xrd_pattern(nacl), "NaCl", wavelength="MoKa", n_candidates=3, grid=12, seed=0,
+                             structures=config)  # fmt: skip
 
 
 def test_solve_returns_refined_structures_ranked_by_rwp(solved, nacl):
@@ -208,13 +209,15 @@ def test_a_solved_result_round_trips(solved, tmp_path):
 def test_no_formula_no_structure_with_the_reason(tiny_solver, nacl):
     from pymatgen_crystalnet.physics.powder import xrd_pattern
 
-    res = tiny_solver.solve(xrd_pattern(nacl), "Na Cl", n_candidates=1, grid=8)
+    res = tiny_solver.solve(xrd_pattern(nacl), "Na Cl", wavelength="MoKa", n_candidates=1, grid=8)
     assert res.structures == [] and "formula" in res.structure_info["reason"]
     assert "formula" in res[0].structure_reason
-    bare = tiny_solver.solve(xrd_pattern(nacl), "NaCl", n_candidates=1, grid=8, structures=False)
+    bare = tiny_solver.solve(xrd_pattern(nacl), "NaCl", wavelength="MoKa", n_candidates=1, grid=8,
+                             structures=False)  # fmt: skip
     assert bare.structures == [] and bare.structure_info == {} and bare[0].structure_reason is None
     with pytest.raises(ValueError, match="StructureSolveConfig"):
-        tiny_solver.solve(xrd_pattern(nacl), "NaCl", n_candidates=1, grid=8, structures="yes")
+        tiny_solver.solve(xrd_pattern(nacl), "NaCl", wavelength="MoKa", n_candidates=1, grid=8,
+                          structures="yes")  # fmt: skip
 
 
 def test_pattern_cell_is_the_conventional_cubic_cell(nacl):

@@ -3,6 +3,10 @@
 The solve settings are those of :class:`~pymatgen_crystalnet.solver.config.SolveConfig`:
 ``-n``, ``--grid`` and ``--seed`` set three of them, ``--set KEY=VALUE`` any of them
 (``--set composition_mode=no_ratios``, ``--set deterministic=true``).
+
+Exit status: 0 with a solution; 1 for a refused input (a message names the problem);
+:data:`EXIT_NO_SOLUTION` (3) when the solve ran but no candidate's pattern agrees with the
+input above the threshold ("no solution found"; the output is still written).
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ import click
 from pymatgen_crystalnet.cli.settings import ConfigDefaultOption, apply_set, given, set_option
 
 logger = logging.getLogger(__name__)
+
+#: Exit status of ``crystalnet solve`` when no candidate reaches the agreement threshold.
+EXIT_NO_SOLUTION = 3
 
 
 def _solve_default(name: str):
@@ -45,9 +52,13 @@ def _load_pattern(path: Path, wavelength: str | None):
     "--lattice",
     "lattice_abc",
     default=None,
-    help="Lattice parameters 'a b c alpha beta gamma' (Å, degrees) of the cell the density lives on.",
+    help="The cell, in any setting: 'a b c alpha beta gamma' (Å, degrees) or nine numbers (the rows "
+    "of the matrix, Å, right-handed). It is reduced to the model's cell. Omitted: the pattern is indexed.",
 )
-@click.option("-w", "--wavelength", default=None, help="Wavelength (Å or CuKa1, MoKa, …) if not in the file.")
+@click.option(
+    "-w", "--wavelength", default=None,
+    help="Wavelength (Å, or CuKa1, CuKa, MoKa, …). Required unless the file states it; never assumed.",
+)
 @click.option("-n", "--n-candidates", type=int, cls=ConfigDefaultOption,
               config_default=lambda: _solve_default("n_candidates"), help="Candidates (latent samples).")
 @click.option("--grid", type=int, cls=ConfigDefaultOption, config_default=lambda: _solve_default("grid"),
@@ -102,8 +113,6 @@ def solve(
     per refined structure (structure_N.cif), summary.json and solve.png; the previous contents
     of OUT (an earlier result set) are replaced as a whole.
     """
-    from pymatgen.core import Lattice
-
     from pymatgen_crystalnet.configs import apply_values
     from pymatgen_crystalnet.plotting import save_figure, solve_figure
     from pymatgen_crystalnet.solver.config import SolveConfig
@@ -130,9 +139,11 @@ def solve(
             params = [float(v) for v in lattice_abc.replace(",", " ").split()]
         except ValueError:
             params = []
-        if len(params) != 6:
-            raise click.ClickException("--lattice needs six numbers: a b c alpha beta gamma.")
-        lattice = Lattice.from_parameters(*params)
+        if len(params) not in (6, 9):
+            raise click.ClickException(
+                "--lattice needs six numbers (a b c alpha beta gamma) or nine (the matrix rows)."
+            )
+        lattice = params if len(params) == 6 else [params[0:3], params[3:6], params[6:9]]
     try:
         check_result_folder(out)
     except OutputFolderError as exc:
@@ -169,6 +180,13 @@ def solve(
         f"(a, b, c = {', '.join(f'{v:.4f}' for v in result.lattice.abc)} Å); composition mode "
         f"{result.composition_mode}"
     )
+    cell = result.info.get("cell", {})
+    if cell:
+        click.echo(
+            f"cell: {cell['source']} {cell['crystal_system']} {cell['centring']}, M20 = {cell['m20']:.1f}, "
+            f"F_N = {cell['f_n']:.1f}; wavelength {result.info['wavelength']:.5f} Å "
+            f"({result.info['pattern']['wavelength_source']})"
+        )
     for cand in result:
         click.echo(f"  density {cand.describe()}")
     for solved in result.structures:
@@ -178,6 +196,9 @@ def solve(
     n_structures = len(result.structures)
     cifs = {0: "", 1: ", structure_1.cif"}.get(n_structures, f", structure_1..{n_structures}.cif")
     click.echo(f"wrote {len(names)} files into {out}/ (candidate_N.*{cifs}, summary.json, solve.png)")
+    if not result.solved:
+        click.echo(f"No solution found: {result.reason}", err=True)
+        raise SystemExit(EXIT_NO_SOLUTION)
 
 
 @click.group("models")

@@ -11,7 +11,11 @@ A weights folder holds two files::
 record about their training data) refuses, with a :class:`WeightsError` naming the problem, a folder whose
 weights file does not match the SHA-256 recorded in its config (tampered or truncated), whose
 tensors do not match the architecture the config describes (missing, unexpected or
-mis-shaped tensors), or whose files are missing or malformed. Both files are written
+mis-shaped tensors), or whose files are missing or malformed. It also refuses, before
+anything is allocated, a ``config.json`` whose ``config`` is not a mapping, whose
+``format_version`` is not a supported integer, whose ``weights_file`` points outside the
+folder, or whose architecture would need more memory than the machine has
+(:func:`parameter_bytes`, counted on PyTorch's ``meta`` device). Both files are written
 atomically (temporary file, then ``os.replace``).
 """
 
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +43,7 @@ __all__ = [
     "WeightsError",
     "load_model",
     "load_model_and_metadata",
+    "parameter_bytes",
     "read_weights_config",
     "save_model",
 ]
@@ -123,15 +129,90 @@ def read_weights_config(folder: str | Path) -> dict[str, Any]:
         raise WeightsError(f"{path} is not valid JSON: {exc}") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise WeightsError(f"{path} is not a CrystalNet weights config (format != {FORMAT!r}).")
-    if doc.get("format_version", 0) > FORMAT_VERSION:
+    version = doc.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise WeightsError(
-            f"{path} has format version {doc.get('format_version')}; this package reads "
+            f"{path} has format_version {version!r}; expected an integer from 1 to {FORMAT_VERSION}."
+        )
+    if version > FORMAT_VERSION:
+        raise WeightsError(
+            f"{path} has format version {version}; this package reads "
             f"up to {FORMAT_VERSION}. Upgrade pymatgen-crystalnet."
         )
     for key in ("config", "sha256"):
         if key not in doc:
             raise WeightsError(f"{path} lacks the {key!r} entry.")
+    if not isinstance(doc["config"], dict):
+        raise WeightsError(
+            f"{path}: 'config' must be a mapping of model settings, got {type(doc['config']).__name__} "
+            f"({str(doc['config'])[:40]})."
+        )
+    if not isinstance(doc["sha256"], str):
+        raise WeightsError(f"{path}: 'sha256' must be a hex string, got {type(doc['sha256']).__name__}.")
+    _weights_path(Path(folder), doc)
     return doc
+
+
+def _weights_path(folder: Path, doc: dict[str, Any]) -> Path:
+    """The weights file named by ``doc``, refused unless it is a file name inside ``folder``."""
+    name = doc.get("weights_file", WEIGHTS_FILE)
+    if not isinstance(name, str) or not name.strip():
+        raise WeightsError(f"{folder / CONFIG_FILE}: 'weights_file' must be a file name, got {name!r}.")
+    candidate = folder / name
+    inside = Path(os.path.normpath(candidate.resolve())).is_relative_to(folder.resolve())
+    if Path(name).is_absolute() or ".." in Path(name).parts or not inside:
+        raise WeightsError(
+            f"{folder / CONFIG_FILE}: 'weights_file' {name!r} points outside the weights folder {folder}; "
+            "refusing to read it (a weights folder must be self-contained)."
+        )
+    return candidate
+
+
+def parameter_bytes(config: CrystalNetConfig) -> int:
+    """Bytes of float32 parameters and buffers the architecture of ``config`` needs.
+
+    Counted on PyTorch's ``meta`` device (nothing is allocated). Where a part of the model
+    cannot be built there, a lower bound from the widest layers is returned instead: the
+    regressor's and the fusion network's square weight matrices.
+    """
+    try:
+        with torch.device("meta"):
+            model = CrystalNet(config)
+    except (RuntimeError, NotImplementedError):
+        square = (
+            config.regressor_blocks * config.regressor_layers_per_block * config.regressor_hidden**2
+            + config.fusion_layers * config.fusion_hidden**2
+            + config.composition_layers * config.composition_hidden**2
+        )
+        return int(square) * 4
+    n = sum(p.numel() for p in model.parameters()) + sum(b.numel() for b in model.buffers())
+    return int(n) * 4
+
+
+def _available_memory() -> float | None:
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024.0
+    except OSError:
+        pass
+    return None
+
+
+#: Largest share of the available memory an architecture's parameters may take.
+MEMORY_FRACTION = 0.5
+
+
+def _check_size(config: CrystalNetConfig, folder: Path) -> None:
+    need = parameter_bytes(config)
+    free = _available_memory()
+    if free is not None and need > MEMORY_FRACTION * free:
+        raise WeightsError(
+            f"The architecture in {folder / CONFIG_FILE} needs {need / 1e9:.3g} GB of parameters "
+            f"(e.g. regressor_hidden = {config.regressor_hidden}), more than {MEMORY_FRACTION:.0%} of the "
+            f"{free / 1e9:.3g} GB available; refusing to build it."
+        )
 
 
 def load_model(
@@ -191,9 +272,10 @@ def _load(folder: Path, device: str | torch.device, verify: bool) -> tuple[Cryst
     doc = read_weights_config(folder)
     try:
         config = CrystalNetConfig.from_dict(doc["config"])
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise WeightsError(f"Invalid model config in {folder / CONFIG_FILE}: {exc}") from None
-    weights = folder / doc.get("weights_file", WEIGHTS_FILE)
+    _check_size(config, folder)
+    weights = _weights_path(folder, doc)
     if not weights.is_file():
         raise WeightsError(f"Weights file {weights} is missing.")
     if verify:

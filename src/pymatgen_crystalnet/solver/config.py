@@ -15,7 +15,18 @@ from monty.json import MSONable
 
 from pymatgen_crystalnet.model.config import CompositionMode
 
-__all__ = ["SolveConfig"]
+__all__ = ["MAX_CANDIDATES", "MAX_GRID", "MIN_GRID", "SolveConfig"]
+
+#: Fewest grid points per axis: at 8 points a 4 Å cell is sampled every 0.5 Å, the size of an
+#: atom's core density, and the forward check still resolves reflections up to |h| = 4;
+#: below it the density and its verification say nothing.
+MIN_GRID: int = 8
+#: Most grid points per axis: 512³ float32 is 0.5 GB per candidate (the memory estimate of
+#: ``solver.limits`` refuses less than that where memory is short).
+MAX_GRID: int = 512
+#: Most candidates per solve: each is a full model evaluation and verification (about 4 s on
+#: one CPU thread at 50³); 1,000 is over an hour there.
+MAX_CANDIDATES: int = 1000
 
 
 @dataclass
@@ -35,6 +46,9 @@ class SolveConfig(MSONable):
         ``"none"``); None infers it from the composition given.
     deterministic
         Use the latent means (all candidates identical).
+    index_seconds
+        Time limit (s) of indexing when no lattice is given; when it is reached the best cells
+        found so far are judged (and refused if they fail a figure of merit).
     """
 
     n_candidates: int = 5
@@ -42,12 +56,27 @@ class SolveConfig(MSONable):
     seed: int | None = 0
     composition_mode: CompositionMode | None = None
     deterministic: bool = False
+    index_seconds: float = 60.0
 
     def __post_init__(self) -> None:
-        if self.n_candidates < 1:
-            raise ValueError(f"n_candidates must be at least 1, got {self.n_candidates}.")
-        if self.grid < 4:
-            raise ValueError(f"grid must be at least 4 points per axis, got {self.grid}.")
+        if not 1 <= self.n_candidates <= MAX_CANDIDATES:
+            raise ValueError(
+                f"n_candidates must be between 1 and {MAX_CANDIDATES}, got {self.n_candidates} "
+                "(each candidate is one model evaluation and one verification)."
+            )
+        if self.grid < MIN_GRID:
+            raise ValueError(
+                f"grid must be at least {MIN_GRID} points per axis, got {self.grid}: a coarser grid samples "
+                "a 4 Å cell more coarsely than an atom's core (0.5 Å) and its pattern check resolves "
+                "almost no reflections."
+            )
+        if self.grid > MAX_GRID:
+            raise ValueError(
+                f"grid must be at most {MAX_GRID} points per axis, got {self.grid}: {self.grid}³ float32 is "
+                f"{self.grid**3 * 4 / 1e9:.3g} GB per candidate."
+            )
+        if not self.index_seconds > 0:
+            raise ValueError(f"index_seconds must be positive, got {self.index_seconds}.")
         modes = get_args(CompositionMode)
         if self.composition_mode is not None and self.composition_mode not in modes:
             raise ValueError(
@@ -62,4 +91,5 @@ class SolveConfig(MSONable):
             "seed": self.seed,
             "composition_mode": self.composition_mode,
             "deterministic": self.deterministic,
+            "index_seconds": self.index_seconds,
         }

@@ -75,6 +75,9 @@ class Candidate(MSONable):
         its decoded model was merged with); None when it led to none.
     structure_reason
         Why there is no structure (None when there is one, or when none was sought).
+    cell
+        Index of the cell it was verified on (``result.info["cells"]``; the solver proposes
+        candidates on every close indexed cell).
     """
 
     rank: int
@@ -84,6 +87,7 @@ class Candidate(MSONable):
     verification: Verification
     solution: SolvedStructure | None = None
     structure_reason: str | None = None
+    cell: int = 0
 
     @property
     def structure(self) -> Structure | None:
@@ -178,6 +182,7 @@ class Candidate(MSONable):
             "verification": verification_to_dict(self.verification),
             "solution": None if self.solution is None else self.solution.as_dict(),
             "structure_reason": self.structure_reason,
+            "cell": int(self.cell),
         }
 
     @classmethod
@@ -194,6 +199,7 @@ class Candidate(MSONable):
             verification=verification_from_dict(d["verification"]),
             solution=None if solution is None else SolvedStructure.from_dict(solution),
             structure_reason=d.get("structure_reason"),
+            cell=int(d.get("cell", 0)),
         )
 
 
@@ -204,7 +210,9 @@ class SolveResult(Sequence, MSONable):
     Indexing and iterating give the candidates (network densities, best agreement first);
     :attr:`structures` holds the refined crystal structures of the whole solve, best Rwp first
     (search models included); ``structure_info`` says how they were found (space-group
-    hypotheses, timings, failures, or why there is none).
+    hypotheses, timings, failures, or why there is none). ``solved`` is False when no
+    candidate's pattern agrees with the input above the threshold; ``reason`` then says so
+    ("no solution found: …").
     """
 
     candidates: list[Candidate]
@@ -216,6 +224,8 @@ class SolveResult(Sequence, MSONable):
     info: dict[str, Any] = field(default_factory=dict)
     structures: list[SolvedStructure] = field(default_factory=list)
     structure_info: dict[str, Any] = field(default_factory=dict)
+    solved: bool = True
+    reason: str | None = None
 
     def __getitem__(self, i):  # type: ignore[override]
         return self.candidates[i]
@@ -234,6 +244,8 @@ class SolveResult(Sequence, MSONable):
             f"SolveResult({len(self.candidates)} candidates on a {self.lattice_source} lattice "
             f"(a, b, c = {abc} Å), {len(self.structures)} structures)"
         ]
+        if not self.solved:
+            lines.append(f"  {self.reason}")
         lines += [f"  {c.describe()}" for c in self.candidates]
         lines += [f"  structure #{s.rank + 1}: {s.describe()}" for s in self.structures]
         if not self.structures and self.structure_info.get("reason"):
@@ -250,6 +262,8 @@ class SolveResult(Sequence, MSONable):
                 "lattice_abc": list(self.lattice.abc),
                 "lattice_angles": list(self.lattice.angles),
                 "lattice_source": self.lattice_source,
+                "solved": self.solved,
+                "reason": self.reason,
                 "composition_mode": self.composition_mode,
                 **self.info,
                 "candidates": [_candidate_summary(c, self.lattice.volume) for c in self.candidates],
@@ -304,9 +318,10 @@ def _candidate_summary(c: Candidate, volume: float) -> dict[str, Any]:
     out: dict[str, Any] = {
         "rank": c.rank,
         "sample": c.sample,
+        "cell": c.cell,
         **c.agreement,
         "density_max": float(c.grid.max()),
-        "electrons": grid_electrons(c.grid, volume),
+        "electrons": grid_electrons(c.grid, c.lattice.volume),
     }
     if c.solution is not None:
         out["structure_rank"] = c.solution.rank

@@ -4,7 +4,8 @@
 
     from pymatgen_crystalnet.solver import CrystalNetSolver
     solver = CrystalNetSolver.from_pretrained()               # bundled weights, offline
-    result = solver.solve(pattern, "NaCl", n_candidates=5)    # cubic: lattice found by indexing
+    result = solver.solve(pattern, "NaCl", wavelength="CuKa1")   # cell found by indexing
+    result.solved, result.reason                              # False: "no solution found: …"
     best = result[0]
     best.density                                              # pymatgen Chgcar (ρ × V)
     best.agreement                                            # {"cosine": …, "rwp": …}
@@ -26,15 +27,18 @@ import numpy as np
 from pymatgen_crystalnet.devices import AUTO, resolve_device
 from pymatgen_crystalnet.featurize.composition import composition_vector, infer_mode
 from pymatgen_crystalnet.scoring.verification import rank_by_agreement, verify_density
+from pymatgen_crystalnet.solver.cell_checks import MIN_COSINE
+from pymatgen_crystalnet.solver.cell_choice import choose_cells
 from pymatgen_crystalnet.solver.config import SolveConfig
-from pymatgen_crystalnet.solver.indexing import index_cubic, index_cubic_with_a
 from pymatgen_crystalnet.solver.inputs import PreparedPattern, prepare_pattern
+from pymatgen_crystalnet.solver.lattice import SolveCell
+from pymatgen_crystalnet.solver.limits import check_cost, estimate_cost
 from pymatgen_crystalnet.solver.result import Candidate, SolveResult
 from pymatgen_crystalnet.solver.structures import solve_candidate_structures
 
 if TYPE_CHECKING:
     import torch
-    from pymatgen.core import Lattice
+    from pymatgen.core import Composition
 
     from pymatgen_crystalnet.model.crystalnet import CrystalNet
     from pymatgen_crystalnet.structure.config import StructureSolveConfig
@@ -116,51 +120,52 @@ class CrystalNetSolver:
 
     # ------------------------------------------------------------------ inputs
 
-    def _lattice(self, prepared: PreparedPattern, lattice: Any) -> tuple[Lattice, str, dict]:
-        from pymatgen.core import Lattice
-
-        if lattice is not None:
-            if isinstance(lattice, Lattice):
-                return lattice, "given", {}
-            if np.isscalar(lattice):
-                indexing = index_cubic_with_a(
-                    prepared.peaks_two_theta,
-                    prepared.wavelength,
-                    float(lattice),
-                    intensities=prepared.peaks_height,
-                    tolerance=prepared.position_tolerance,
-                )
-                return indexing.lattice(self.cell), "given a (cubic)", {"centring": indexing.centring}
-            mat = np.asarray(lattice, dtype=float)
-            if mat.shape != (3, 3):
-                raise ValueError("lattice must be a pymatgen Lattice, a (3, 3) matrix or a cubic a (Å).")
-            return Lattice(mat), "given", {}
-        try:
-            indexing = index_cubic(
-                prepared.peaks_two_theta,
-                prepared.wavelength,
-                intensities=prepared.peaks_height,
-                tolerance=prepared.position_tolerance,
-            )
-        except ValueError as exc:
-            raise ValueError(
-                "A lattice is needed: the pattern did not index as cubic "
-                f"({exc}). Pass lattice=Lattice(...) (the cell the density should live on)."
-            ) from None
-        info = {"indexed_a": indexing.a, "centring": indexing.centring}
-        return indexing.lattice(self.cell), "indexed (cubic)", info
-
     def _composition(
         self, composition: Any, mode: str | None, rng: np.random.Generator
-    ) -> tuple[np.ndarray, str]:
+    ) -> tuple[np.ndarray, str, Composition | None]:
+        """The model's composition vector, its mode, and the checked formula (None without ratios)."""
+        from pymatgen_crystalnet.featurize.composition import parse_composition
+
         mode = mode or infer_mode(composition)
         if self.model.config.composition_mode == "none":
             mode = "none"
-        if isinstance(composition, (list, tuple, set)):
-            composition = {str(el): 1 for el in composition}
-        elif isinstance(composition, str) and mode == "no_ratios":
-            composition = {el: 1 for el in composition.replace(",", " ").split()}
-        return composition_vector(composition, mode, rng=rng), mode  # type: ignore[arg-type]
+        parsed = None if composition is None else parse_composition(composition)
+        vector = composition_vector(parsed, mode, rng=rng)  # type: ignore[arg-type]
+        with_ratios = parsed is not None and infer_mode(composition) == "full"
+        return vector, mode, parsed if with_ratios else None
+
+    def prepare(
+        self,
+        pattern: Any,
+        composition: Any = None,
+        *,
+        lattice: Any = None,
+        wavelength: float | str | None = None,
+        two_theta_range: tuple[float, float] | None = None,
+        index_seconds: float = SolveConfig.index_seconds,
+    ) -> tuple[PreparedPattern, list[SolveCell], dict[str, Any]]:
+        """The front half of :meth:`solve`: the prepared pattern and the checked cells.
+
+        Raises
+        ------
+        ValueError
+            As :meth:`solve` (before any model evaluation).
+        """
+        from pymatgen_crystalnet.featurize.composition import parse_composition
+
+        prepared = prepare_pattern(pattern, wavelength, two_theta_range=two_theta_range)
+        parsed = None if composition is None else parse_composition(composition)
+        formula = parsed if parsed is not None and infer_mode(composition) == "full" else None
+        cells, refused = choose_cells(
+            prepared, lattice, formula, self.metadata, self.cell, index_seconds=index_seconds
+        )
+        info: dict[str, Any] = {
+            "pattern": prepared.summary(),
+            "wavelength": prepared.wavelength,
+            "cells": [c.summary() for c in cells],
+            "cells_refused": refused,
+        }
+        return prepared, cells, info
 
     # ------------------------------------------------------------------ solving
 
@@ -171,11 +176,13 @@ class CrystalNetSolver:
         *,
         lattice: Any = None,
         wavelength: float | str | None = None,
+        two_theta_range: tuple[float, float] | None = None,
         n_candidates: int = SolveConfig.n_candidates,
         grid: int = SolveConfig.grid,
         seed: int | None = None,
         composition_mode: str | None = None,
         deterministic: bool = False,
+        index_seconds: float = SolveConfig.index_seconds,
         structures: StructureSolveConfig | bool | None = None,
     ) -> SolveResult:
         """Propose, verify and rank candidate densities for one pattern.
@@ -184,17 +191,24 @@ class CrystalNetSolver:
         ----------
         pattern
             ``DiffractionPattern`` (sticks), ``PowderProfile``, a profile file path,
-            ``(two_theta, intensity)`` arrays, or a 1024-bin Mo Kα vector.
+            ``(two_theta, intensity)`` arrays, a prepared pattern, or a 1024-bin Mo Kα vector.
         composition
             ``Composition``/formula (ratios used), a list of elements or a string like
-            ``"Na Cl"`` (elements only), or None (no formula).
+            ``"Na Cl"`` (elements only), or None (no formula). Checked: a zero, NaN or negative
+            amount, an unknown element or one without form factors is refused.
         lattice
-            The cell the density lives on: a pymatgen ``Lattice``, a (3, 3) matrix, or a cubic
-            ``a`` in Å. Omitted: a cubic pattern is indexed; otherwise an error asks for one.
+            The cell: a pymatgen ``Lattice``, a (3, 3) matrix (right-handed), six parameters or
+            a cubic ``a`` in Å, in any setting; it is reduced to the model's canonical cell
+            (the transformation is in ``result.info["cells"]``). Omitted: the pattern is
+            indexed (:func:`pymatgen_crystalnet.indexing.index_pattern`) and candidates are
+            proposed on every close best cell (see :mod:`~pymatgen_crystalnet.solver.cell_choice`).
         wavelength
-            Wavelength of the input (Å or a name); read from the file or Mo Kα by default.
+            Wavelength of the input (Å or a name such as ``"CuKa1"``). Required unless the
+            pattern file states it (or the input is a 1024-vector, on the Mo Kα axis).
+        two_theta_range
+            For stick patterns: the 2θ range the list covers (default up to the last line).
         n_candidates
-            Latent samples to draw.
+            Latent samples to draw (each is verified on every cell).
         grid
             Grid points per cell axis.
         seed
@@ -203,15 +217,31 @@ class CrystalNetSolver:
             Override the inferred ablation mode.
         deterministic
             Use the latent means (all candidates identical).
+        index_seconds
+            Time limit of indexing (no lattice given).
         structures
             Solve crystal structures from the densities (:mod:`.structures`): True with the
             default :class:`~pymatgen_crystalnet.structure.config.StructureSolveConfig`, a
             config (``refine``, ``z``, ``space_group``, ``time_budget_s``, …), or False for
             densities only; None: the solver's ``structures`` attribute (True unless set).
-            Needs the formula (``composition`` with ratios).
+            Needs the formula (``composition`` with ratios). Skipped when no solution is found.
 
-        The settings after ``wavelength`` are those of :class:`SolveConfig` (checked there);
-        ``solve(pattern, composition, **config.solve_kwargs())`` solves with a config.
+        Returns
+        -------
+        SolveResult
+            Candidates ranked by agreement; ``result.solved`` is False (with ``reason``) when
+            the best candidate's pattern cosine is below the threshold
+            (:data:`~pymatgen_crystalnet.solver.cell_checks.MIN_COSINE`).
+
+        Raises
+        ------
+        ValueError
+            For a bad pattern, wavelength, composition or lattice, a cell that fails a figure
+            of merit, the volume check or the model's coverage, or a request too large for
+            memory (each a subclass naming the problem).
+
+        The settings after ``two_theta_range`` are those of :class:`SolveConfig` (checked
+        there); ``solve(pattern, composition, **config.solve_kwargs())`` solves with a config.
         """
         import torch
 
@@ -221,12 +251,20 @@ class CrystalNetSolver:
             seed=seed,
             composition_mode=composition_mode,  # type: ignore[arg-type]
             deterministic=deterministic,
+            index_seconds=index_seconds,
         )
         structure_config = _structure_config(self.structures if structures is None else structures)
-        prepared = prepare_pattern(pattern, wavelength)
-        cell, lattice_source, info = self._lattice(prepared, lattice)
+        prepared, cells, info = self.prepare(
+            pattern, composition, lattice=lattice, wavelength=wavelength, two_theta_range=two_theta_range,
+            index_seconds=index_seconds,
+        )  # fmt: skip
+        widest = max(self.model.config.regressor_hidden, self.model.config.fusion_hidden)
+        cost = estimate_cost(
+            n_candidates, grid, len(cells), widest_layer=widest, device_type=self.device.type
+        )
+        check_cost(cost, self.device, f"{n_candidates} candidates on a {grid}³ grid")
         rng = np.random.default_rng(seed)
-        comp_vec, mode = self._composition(composition, composition_mode, rng)
+        comp_vec, mode, _ = self._composition(composition, composition_mode, rng)
         gen = torch.Generator(device=self.device)
         gen.manual_seed(int(rng.integers(2**31)) if seed is None else int(seed))
         xrd = torch.as_tensor(prepared.vector, device=self.device)[None]
@@ -238,33 +276,61 @@ class CrystalNetSolver:
             .cpu()
             .numpy()
         )
-        verifications = [verify_density(g, cell, prepared.vector, prepared.covered) for g in grids]
+        # the same densities (fractional grids) are verified on every cell
+        pairs = [(ci, i) for ci in range(len(cells)) for i in range(len(grids))]
+        verifications = [
+            verify_density(grids[i], cells[ci].lattice, prepared.vector, prepared.covered) for ci, i in pairs
+        ]
         order = rank_by_agreement(verifications)
         candidates = [
-            Candidate(rank=r, sample=i, grid=grids[i], lattice=cell, verification=verifications[i])
-            for r, i in enumerate(order)
+            Candidate(
+                rank=r,
+                sample=pairs[j][1],
+                grid=grids[pairs[j][1]],
+                lattice=cells[pairs[j][0]].lattice,
+                verification=verifications[j],
+                cell=pairs[j][0],
+            )
+            for r, j in enumerate(order)
         ]
-        solved, structure_info = [], {}
-        if structure_config is not None:
-            solved, structure_info = solve_candidate_structures(
-                candidates, cell, info, prepared, composition, mode, structure_config
+        best = candidates[0]
+        solved = best.verification.cosine >= MIN_COSINE
+        reason = None if solved else (
+            f"no solution found: the best candidate's pattern agrees with the input only to cosine "
+            f"{best.verification.cosine:.3f} (< {MIN_COSINE}, the threshold chosen on the validation split)"
+        )  # fmt: skip
+        used = cells[best.cell]
+        structure_list, structure_info = [], {}
+        if structure_config is not None and not solved:
+            structure_info = {"reason": f"no structure solved: {reason}"}
+        elif structure_config is not None:
+            used_candidates = [c for c in candidates if c.cell == best.cell]
+            cell_info = {"conventional_lattice": used.incoming, "centring": used.centring}
+            structure_list, structure_info = solve_candidate_structures(
+                used_candidates, used.lattice, cell_info, prepared, composition, mode, structure_config
             )
         logger.info(
-            "Solved: %d candidates on %s lattice, best cosine %.4f, %d structures",
-            len(candidates),
-            lattice_source,
-            candidates[0].verification.cosine,
-            len(solved),
-        )
+            "Solved: %d candidates on %d %s cell(s), best cosine %.4f%s, %d structures",
+            len(candidates), len(cells), used.source, best.verification.cosine,
+            "" if solved else " (no solution)", len(structure_list),
+        )  # fmt: skip
         return SolveResult(
             candidates=candidates,
-            lattice=cell,
-            lattice_source=lattice_source,
+            lattice=used.lattice,
+            lattice_source=used.source,
             composition_mode=mode,
             input_vector=prepared.vector,
             covered=prepared.covered,
-            info={"wavelength": prepared.wavelength, "input_kind": prepared.kind, "model": self.name, **info},
-            structures=solved,
+            solved=solved,
+            reason=reason,
+            info={
+                "input_kind": prepared.kind,
+                "model": self.name,
+                "cell": used.summary(),
+                "min_cosine": MIN_COSINE,
+                **info,
+            },
+            structures=structure_list,
             structure_info=structure_info,
         )
 

@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from monty.json import jsanitize
 
-from pymatgen_crystalnet.featurize.xrd_vector import bin_centres
-from pymatgen_crystalnet.physics.units import MO_KA, convert_two_theta
 from pymatgen_crystalnet.solver.result import Candidate, SolvedStructure
 
 if TYPE_CHECKING:
@@ -83,17 +81,16 @@ def pattern_cell(cell: Lattice, info: dict[str, Any]) -> Lattice:
 
 
 def _peaks(prepared: PreparedPattern) -> tuple[np.ndarray, np.ndarray, tuple[float, float] | None]:
-    """The input's peaks at its wavelength and the 2θ range its data cover."""
-    tt = np.asarray(prepared.peaks_two_theta, dtype=float)
-    y = np.asarray(prepared.peaks_height, dtype=float)
+    """The input's peaks at its wavelength and the 2θ range its data cover (profiles)."""
+    tt = np.asarray(prepared.two_theta, dtype=float)
+    y = np.asarray(prepared.intensity, dtype=float)
+    keep = np.isfinite(tt)
+    tt, y = tt[keep], y[keep]
     order = np.argsort(tt)
-    covered = bin_centres()[np.asarray(prepared.covered, bool)]
     rng = None
-    if prepared.kind == "profile" and covered.size:
-        lo = float(convert_two_theta(float(covered.min()), MO_KA, prepared.wavelength))
-        hi = float(convert_two_theta(float(covered.max()), MO_KA, prepared.wavelength))
-        if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
-            rng = (min(lo, float(tt.min())), max(hi, float(tt.max())))
+    if prepared.kind == "profile":
+        lo, hi = prepared.two_theta_range
+        rng = (min(lo, float(tt.min())), max(hi, float(tt.max())))
     return tt[order], y[order], rng
 
 

@@ -84,6 +84,11 @@ class SolveMaker(Maker):
         Seed of the latent samples.
     composition_mode
         Override the composition ablation mode the solver infers.
+    wavelength
+        Wavelength of the pattern (Å or a name such as ``"CuKa1"``). Required for a
+        ``DiffractionPattern`` or a profile file that does not state it; a
+        :class:`~.schemas.PatternDocument` or 1024-vector is on the model's Mo Kα axis. Never
+        assumed; the one used is recorded in the document's ``pattern`` entry.
     device
         Torch device: ``"auto"`` (or None: CUDA when available, else the CPU), ``"cpu"``,
         ``"cuda"``, ``"cuda:1"``, … Resolved when the job runs; a device absent on the machine
@@ -103,6 +108,7 @@ class SolveMaker(Maker):
     grid: int = 50
     seed: int | None = 0
     composition_mode: str | None = None
+    wavelength: float | str | None = None
     device: str | None = "auto"
     wavelength: float | str | None = None
     structures: bool = True
@@ -154,6 +160,8 @@ class SolveMaker(Maker):
             composition_mode=self.composition_mode,
             structures=config if self.structures else False,
         )
+        pattern_info = {**pattern_info, "wavelength": result.info["wavelength"],
+                        "wavelength_source": result.info["pattern"]["wavelength_source"]}  # fmt: skip
         candidates = [
             CandidateDocument(
                 rank=c.rank,

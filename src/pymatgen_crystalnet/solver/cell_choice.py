@@ -1,0 +1,108 @@
+"""Which cell(s) a solve runs on: the user's lattice, or the close best cells of indexing.
+
+Rule for indexed cells: :func:`~pymatgen_crystalnet.indexing.index_pattern` ranks the cells
+that index the lowest-angle ``MAX_INDEX_LINES`` lines; every cell whose ranking merit is at
+least ``CLOSE_MERIT`` (80 %) of the top cell's, at most ``MAX_CELLS`` (3), is a candidate
+cell. Each is put in the model's canonical setting and must pass the checks of
+:mod:`~pymatgen_crystalnet.solver.cell_checks` (figures of merit, lattice system known to the
+model, volume per atom); candidates are proposed on every cell that passes, and the refused
+ones are listed with their reasons. When none passes, the solve is refused with the reasons.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from pymatgen_crystalnet.solver.cell_checks import (
+    CellRefused,
+    check_coverage,
+    check_merit,
+    check_volume,
+    covered_systems,
+)
+from pymatgen_crystalnet.solver.lattice import SolveCell, given_cell, indexed_cell
+
+if TYPE_CHECKING:
+    from pymatgen.core import Composition
+
+    from pymatgen_crystalnet.solver.inputs import PreparedPattern
+
+__all__ = ["CLOSE_MERIT", "MAX_CELLS", "MAX_INDEX_LINES", "choose_cells"]
+
+logger = logging.getLogger(__name__)
+
+CLOSE_MERIT: float = 0.8
+MAX_CELLS: int = 3
+MAX_INDEX_LINES: int = 30
+
+
+def _checked(cell: SolveCell, composition: Composition | None, systems: tuple[str, ...] | None) -> SolveCell:
+    check_merit(cell)
+    check_coverage(cell, systems)
+    cell.merit.update(check_volume(cell, composition))
+    return cell
+
+
+def choose_cells(
+    prepared: PreparedPattern,
+    lattice: Any,
+    composition: Composition | None,
+    metadata: Mapping[str, Any],
+    cell: str = "primitive",
+    *,
+    index_seconds: float | None = None,
+) -> tuple[list[SolveCell], list[dict[str, Any]]]:
+    """The cells to solve on, and the refused ones (``{"cell": summary, "reason": …}``).
+
+    Raises
+    ------
+    CellRefused
+        When the given cell, or every close indexed cell, fails a check; or the pattern does
+        not index.
+    LatticeInputError
+        For a malformed or left-handed lattice.
+    """
+    systems = covered_systems(metadata)
+    if lattice is not None:
+        return [_checked(given_cell(lattice, prepared, cell), composition, systems)], []
+    if prepared.kind == "vector":
+        raise CellRefused(
+            "A 1024-bin vector holds 0.18°-wide bins, too coarse to index; pass lattice=... "
+            "(or give the peaks or profile instead of the vector)."
+        )
+    from pymatgen_crystalnet.indexing import index_pattern
+
+    lines = prepared.two_theta[: MAX_INDEX_LINES]
+    try:
+        solutions = index_pattern(
+            lines,
+            prepared.wavelength,
+            tolerance=max(0.04, 3 * prepared.position_sigma),
+            max_seconds=index_seconds,
+        )
+    except ValueError as exc:
+        raise CellRefused(f"The pattern cannot be indexed: {exc} Pass lattice=... instead.") from None
+    if not solutions:
+        raise CellRefused(
+            f"No cell indexes the {lines.size} lowest-angle lines of the pattern (cubic to monoclinic "
+            "searched). Pass lattice=... if the cell is known."
+        )
+    top = solutions[0].score
+    chosen: list[SolveCell] = []
+    refused: list[dict[str, Any]] = []
+    for sol in solutions[:MAX_CELLS]:
+        if sol.score < CLOSE_MERIT * top:
+            break
+        candidate = indexed_cell(sol, cell)
+        try:
+            chosen.append(_checked(candidate, composition, systems))
+        except CellRefused as exc:
+            refused.append({"cell": candidate.summary(), "reason": str(exc)})
+    if not chosen:
+        reasons = " | ".join(r["reason"] for r in refused)
+        raise CellRefused(f"No indexed cell can be used: {reasons}")
+    for c in chosen:
+        logger.info("Cell for solving: %s %s, M20 = %.1f", c.crystal_system, c.incoming.abc, c.merit["m20"])
+    return chosen, refused
