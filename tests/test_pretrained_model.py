@@ -90,10 +90,14 @@ def test_readme_main_job_solves_the_example(tmp_path):
     chg = Chgcar.from_file(str(first)) if first.exists() else VolumetricData.from_cube(cube)
     assert chg.data["total"].shape == (50, 50, 50)
     # CHGCAR stores ρ·V, so its mean is the candidate's electron count, as summarised; the
-    # bundled model under-fills heavy-atom cores (model card), so this is not BaO's 64 e
+    # bundled model under-fills heavy-atom cores (model card), and the solved structure fixes the
+    # primitive cell's content (Ba + O = 64 e), so every candidate is rescaled to it
     electrons = chg.data["total"].mean()
     assert electrons == pytest.approx(summary["candidates"][0]["electrons"], rel=1e-4)
-    assert 0 < electrons < 64
+    for cand in summary["candidates"]:
+        assert cand["electrons"] == pytest.approx(64, rel=0.10)
+        assert cand["electron_count"]["source"] == "structure"
+        assert cand["electron_count"]["predicted"] < 40  # what the network drew, recorded
     assert (out / "solve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # the solved crystal: a symmetrised CIF that StructureMatcher matches to BaO rock salt (mp-1342)
     bao = Structure.from_spacegroup("Fm-3m", Lattice.cubic(BAO_A), ["Ba", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]])

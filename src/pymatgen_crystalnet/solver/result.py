@@ -78,6 +78,11 @@ class Candidate(MSONable):
     cell
         Index of the cell it was verified on (``result.info["cells"]``; the solver proposes
         candidates on every close indexed cell).
+    electrons
+        The density's electron count: ``predicted`` (as the network drew it), ``expected`` (what
+        the cell holds, when a solved structure or a given Z fixes it; else None, with
+        ``per_formula_unit`` and ``implied_z``), ``scale`` (the factor applied) and ``held``
+        (now); see :mod:`pymatgen_crystalnet.solver.electrons`.
     """
 
     rank: int
@@ -88,6 +93,7 @@ class Candidate(MSONable):
     solution: SolvedStructure | None = None
     structure_reason: str | None = None
     cell: int = 0
+    electrons: dict[str, Any] | None = None
 
     @property
     def structure(self) -> Structure | None:
@@ -323,6 +329,8 @@ def _candidate_summary(c: Candidate, volume: float) -> dict[str, Any]:
         "density_max": float(c.grid.max()),
         "electrons": grid_electrons(c.grid, c.lattice.volume),
     }
+    if c.electrons is not None:
+        out["electron_count"] = c.electrons
     if c.solution is not None:
         out["structure_rank"] = c.solution.rank
         out["structure"] = {k: v for k, v in structure_summary(c.solution).items() if k != "structure"}

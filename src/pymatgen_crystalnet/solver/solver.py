@@ -30,6 +30,7 @@ from pymatgen_crystalnet.scoring.verification import rank_by_agreement, verify_d
 from pymatgen_crystalnet.solver.cell_checks import MIN_COSINE
 from pymatgen_crystalnet.solver.cell_choice import choose_cells
 from pymatgen_crystalnet.solver.config import SolveConfig
+from pymatgen_crystalnet.solver.electrons import normalise_candidates
 from pymatgen_crystalnet.solver.inputs import PreparedPattern, prepare_pattern
 from pymatgen_crystalnet.solver.lattice import SolveCell
 from pymatgen_crystalnet.solver.limits import check_cost, estimate_cost
@@ -264,7 +265,7 @@ class CrystalNetSolver:
         )
         check_cost(cost, self.device, f"{n_candidates} candidates on a {grid}³ grid")
         rng = np.random.default_rng(seed)
-        comp_vec, mode, _ = self._composition(composition, composition_mode, rng)
+        comp_vec, mode, formula = self._composition(composition, composition_mode, rng)
         gen = torch.Generator(device=self.device)
         gen.manual_seed(int(rng.integers(2**31)) if seed is None else int(seed))
         xrd = torch.as_tensor(prepared.vector, device=self.device)[None]
@@ -309,6 +310,14 @@ class CrystalNetSolver:
             structure_list, structure_info = solve_candidate_structures(
                 used_candidates, used.lattice, cell_info, prepared, composition, mode, structure_config
             )
+        # the cell content, where a solved structure or a given Z fixes it (solver.electrons)
+        normalise_candidates(
+            candidates,
+            best_structures={best.cell: structure_list[0].structure} if structure_list else {},
+            composition=formula,
+            z=structure_config.z if structure_config is not None else None,
+            conventional={best.cell: used.incoming},
+        )
         logger.info(
             "Solved: %d candidates on %d %s cell(s), best cosine %.4f%s, %d structures",
             len(candidates), len(cells), used.source, best.verification.cosine,
