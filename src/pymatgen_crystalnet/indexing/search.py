@@ -1,5 +1,8 @@
 """``index_pattern``: from peak positions to a ranked list of unit cells.
 
+Kept whole: the staged search (the systems, their order, the time limit and the merging of
+equivalent cells) is one procedure that reads best in one place.
+
 Strategy (see ``docs/indexing.md``):
 
 1. Lines are turned into windows in ``Q = 1/d²``: ``2θ ± (tolerance + max_zero_shift)``.
