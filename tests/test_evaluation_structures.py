@@ -79,8 +79,9 @@ def test_cli_structures(tmp_path, eval_export, eval_tiny_model):
     out = tmp_path / "structures"
     args = [
         "--structures", "--model", str(eval_tiny_model), "--data", str(eval_export), "--split", "all",
-        "--limit", "2", "--grid", "24", "--samples", "2", "--set", "methods=a_decoded,c_search_sg,f_true_density",
-        "--set", "n_search_trials=4", "--set", "n_refine=2", "--no-progress", "-o", str(out),
+        "--limit", "2", "--grid", "24", "--samples", "2",
+        "--set", "methods=a_decoded,c_search_sg,f_true_density", "--set", "n_search_trials=4",
+        "--set", "n_refine=2", "--no-progress", "-o", str(out),
     ]  # fmt: skip
     r = CliRunner().invoke(evaluate_cli, args, catch_exceptions=False)
     assert r.exit_code == 0, r.output

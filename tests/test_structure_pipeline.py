@@ -164,3 +164,16 @@ def test_time_budget_skips_and_says_so():
     truth = _truth("NaCl")
     sol = _solve(truth, time_budget_s=1e-6)
     assert sol.skipped and "time budget" in " ".join(sol.skipped)
+
+
+def test_plausible_z_from_the_expected_volume():
+    from pymatgen_crystalnet.structure.formula_units import expected_volume, plausible_z
+
+    assert plausible_z("CsCl", Lattice.cubic(4.12).volume).values[0] == 1
+    assert 4 in plausible_z("NaCl", Lattice.cubic(5.64).volume).values
+    assert len(plausible_z("Pu2Zn17", 400.0).values) <= 3
+    from pymatgen.core import Composition
+
+    assert 40 < expected_volume(Composition("CsCl")) < 200
+    far = plausible_z("CsCl", 12.0)  # only Z=1 fits 5–80 Å³/atom, at 0.1 × the expected volume
+    assert far.values and "expected volume" in far.reason

@@ -16,8 +16,9 @@ is listed in ``solution.skipped``):
    models on the pattern's cell (:func:`.transfer.on_lattice`);
 2. **hypotheses**: space groups from the pattern's systematic absences on the cell, supported by
    the decoded models' symmetry (:func:`.spacegroups.space_group_hypotheses`), or the given one;
-3. **search**: pyxtal random crystals for the best hypotheses and each Z
-   (:func:`.search.symmetry_search`);
+3. **search**: pyxtal random crystals for the best hypotheses and the given Z, else the (at
+   most three) most plausible Z from the cell volume (:func:`.formula_units.plausible_z`,
+   :func:`.search.symmetry_search`);
 4. **pool**: every model scored against the sticks at the configured B
    (:class:`.stick_scoring.StickScorer`), duplicates merged (``StructureMatcher``, MP-20
    tolerances), ranked by stick Rwp;
@@ -46,7 +47,7 @@ from pymatgen_crystalnet.structure.candidate_pool import (
     min_distance_violation,
 )
 from pymatgen_crystalnet.structure.config import StructureSolveConfig
-from pymatgen_crystalnet.structure.formula_units import candidate_z, formula_unit
+from pymatgen_crystalnet.structure.formula_units import candidate_z, formula_unit, plausible_z
 from pymatgen_crystalnet.structure.spacegroups import SpaceGroupHypothesis
 from pymatgen_crystalnet.structure.stick_match import check_target
 from pymatgen_crystalnet.structure.stick_scoring import PatternGatedMatcher, StickScorer
@@ -64,6 +65,8 @@ MATCH_TOL: float = 0.02
 REFINE_STARTS: int = 4
 #: Best trials kept per (space group, Z) of the search.
 SEARCH_KEEP: int = 3
+#: Share of the time left that the search may use (the rest is the refinement's).
+SEARCH_SHARE: float = 0.5
 
 
 @dataclass
@@ -375,17 +378,23 @@ def solve_structures(
             solution.skipped.append("search (time budget)")
         else:
             target = stick_target(tt, y, lam, two_theta_range)
+            search_z = config.z
+            if search_z is None:
+                plausible = plausible_z(formula, lattice.volume)
+                search_z = list(plausible.values)
+                if plausible.reason:
+                    solution.notes.append(plausible.reason)
             res = symmetry_search(
                 lattice,
                 formula,
                 target,
                 chosen,
-                z=config.z,
+                z=search_z,
                 n_trials=config.n_search_trials,
                 keep=SEARCH_KEEP,
                 seed=config.seed,
                 b_factor=config.b_factor,
-                time_budget_s=clock.remaining(),
+                time_budget_s=None if clock.budget is None else SEARCH_SHARE * (clock.remaining() or 0.0),
             )
             solution.searched = list(chosen)
             solution.failures.extend(res.failures)

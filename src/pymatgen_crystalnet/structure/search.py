@@ -143,8 +143,13 @@ def _random_trials(
     conv_matrix: NDArray[np.float64],
     n_trials: int,
     rng: np.random.Generator,
+    deadline: float | None = None,
 ) -> tuple[list[tuple[list[str], NDArray[np.float64]]], str | None]:
-    """Pyxtal random crystals: (species, conventional fractional coordinates) of each trial."""
+    """Pyxtal random crystals: (species, conventional fractional coordinates) of each trial.
+
+    Stops drawing when ``time.perf_counter()`` passes ``deadline`` (one trial of a large cell in
+    a high-symmetry group can take pyxtal tens of seconds).
+    """
     from pyxtal import pyxtal
     from pyxtal.lattice import Lattice as PyxtalLattice
     from pyxtal.tolerance import Tol_matrix
@@ -155,6 +160,9 @@ def _random_trials(
     species, numbers = list(counts_conv), list(counts_conv.values())
     trials, reason = [], None
     for _ in range(n_trials):
+        if deadline is not None and time.perf_counter() > deadline:
+            reason = "time budget reached while drawing trials"
+            break
         crystal = pyxtal()
         try:
             lat = PyxtalLattice.from_matrix(conv_matrix, ltype=ltype)
@@ -206,7 +214,8 @@ def symmetry_search(
     b_factor
         Debye–Waller factor B (Å²) of the trial patterns.
     time_budget_s
-        Stop starting new (space group, Z) searches after this many seconds.
+        Stop drawing trials (and starting new (space group, Z) searches) after this many
+        seconds; the trials drawn so far are scored.
     """
     start = time.perf_counter()
     result = SearchResult()
@@ -223,76 +232,81 @@ def symmetry_search(
     n_conv = round(abs(np.linalg.det(t)))
     lo, hi = target.two_theta_range_mo
     mask = target.covered
-    for hyp in hypotheses:
-        number = hyp.number if isinstance(hyp, SpaceGroupHypothesis) else int(hyp)
-        for zz in z_values:
-            if time_budget_s is not None and time.perf_counter() - start > time_budget_s:
-                return _finish(result, start)
-            prov: dict[str, Any] = {
-                "space_group_hypothesis": number,
-                "z": zz,
-                "seed": seed,
-                "n_trials": n_trials,
-            }
-            counts = {el.symbol: round(n * zz * n_conv) for el, n in fu.items()}
-            rng = np.random.default_rng([seed, number, zz])
-            trials, why = _random_trials(number, counts, conv.matrix, n_trials, rng)
-            if not trials:
-                result.failures.append(
-                    StructureCandidate.failure(f"SG {number}, Z={zz}: {why}", "search", **prov)
-                )
-                continue
-            species_ref, coords, kept_idx, seen = None, [], [], set()
-            for species, frac_conv in trials:
-                order = np.argsort(species, kind="stable")
-                idx = _to_given_cell(frac_conv[order], t, lattice)
-                sp = [species[i] for i in order[idx]]
-                if species_ref is None:
-                    species_ref = sp
-                if sp != species_ref:
-                    continue
-                xyz = (frac_conv[order][idx] @ t) % 1.0
-                key = tuple(np.round(xyz, 3).ravel() % 1.0)
-                if key in seen:  # the same crystal drawn again (common without free parameters)
-                    continue
-                seen.add(key)
-                coords.append(xyz)
-            if species_ref is None or not coords:
-                reason = f"SG {number}, Z={zz}: no trial held the composition on the given cell"
-                result.failures.append(StructureCandidate.failure(reason, "search", **prov))
-                continue
-            frac = np.stack(coords)
-            two_theta, inten = trial_sticks(
-                lattice, species_ref, frac, MO_KA, (lo, min(hi, 179.99)), b_factor
+    numbers = [hyp.number if isinstance(hyp, SpaceGroupHypothesis) else int(hyp) for hyp in hypotheses]
+    pairs = [(number, zz) for zz in z_values for number in numbers]  # the most plausible Z first
+    for k_pair, (number, zz) in enumerate(pairs):
+        now = time.perf_counter()
+        if time_budget_s is not None and now - start > time_budget_s:
+            return _finish(result, start)
+        prov: dict[str, Any] = {
+            "space_group_hypothesis": number,
+            "z": zz,
+            "seed": seed,
+            "n_trials": n_trials,
+        }
+        counts = {el.symbol: round(n * zz * n_conv) for el, n in fu.items()}
+        rng = np.random.default_rng([seed, number, zz])
+        # each (group, Z) left gets an equal share of the time left
+        deadline = None
+        if time_budget_s is not None:
+            deadline = now + (start + time_budget_s - now) / (len(pairs) - k_pair)
+        trials, why = _random_trials(number, counts, conv.matrix, n_trials, rng, deadline)
+        if not trials:
+            result.failures.append(
+                StructureCandidate.failure(f"SG {number}, Z={zz}: {why}", "search", **prov)
             )
-            result.n_trials += frac.shape[0]
-            vec = np.zeros((frac.shape[0], N_BINS))
-            for k in range(frac.shape[0]):
-                if np.any(inten[k] > 0):
-                    vec[k] = sticks_to_vector(two_theta, inten[k])
-            cos = np.atleast_1d(
-                cosine_similarity(vec * mask, np.broadcast_to(target.vector * mask, vec.shape))
-            )
-            cos = np.nan_to_num(cos, nan=0.0)
-            for rank, k in enumerate(np.argsort(-cos, kind="stable")[:keep]):
-                from pymatgen.core import Structure
+            continue
+        species_ref, coords, kept_idx, seen = None, [], [], set()
+        for species, frac_conv in trials:
+            order = np.argsort(species, kind="stable")
+            idx = _to_given_cell(frac_conv[order], t, lattice)
+            sp = [species[i] for i in order[idx]]
+            if species_ref is None:
+                species_ref = sp
+            if sp != species_ref:
+                continue
+            xyz = (frac_conv[order][idx] @ t) % 1.0
+            key = tuple(np.round(xyz, 3).ravel() % 1.0)
+            if key in seen:  # the same crystal drawn again (common without free parameters)
+                continue
+            seen.add(key)
+            coords.append(xyz)
+        if species_ref is None or not coords:
+            reason = f"SG {number}, Z={zz}: no trial held the composition on the given cell"
+            result.failures.append(StructureCandidate.failure(reason, "search", **prov))
+            continue
+        frac = np.stack(coords)
+        two_theta, inten = trial_sticks(
+            lattice, species_ref, frac, MO_KA, (lo, min(hi, 179.99)), b_factor
+        )
+        result.n_trials += frac.shape[0]
+        vec = np.zeros((frac.shape[0], N_BINS))
+        for k in range(frac.shape[0]):
+            if np.any(inten[k] > 0):
+                vec[k] = sticks_to_vector(two_theta, inten[k])
+        cos = np.atleast_1d(
+            cosine_similarity(vec * mask, np.broadcast_to(target.vector * mask, vec.shape))
+        )
+        cos = np.nan_to_num(cos, nan=0.0)
+        for rank, k in enumerate(np.argsort(-cos, kind="stable")[:keep]):
+            from pymatgen.core import Structure
 
-                s = Structure(lattice, species_ref, frac[k])
-                why = min_distance_violation(s)
-                if why:
-                    result.failures.append(StructureCandidate.failure(why, "search", **prov, trial=int(k)))
-                    continue
-                kept_idx.append(k)
-                result.candidates.append(
-                    StructureCandidate(
-                        structure=s,
-                        space_group=None,
-                        space_group_number=number,
-                        source="search",
-                        provenance={**prov, "trial": int(k), "trial_rank": rank},
-                        figures_of_merit={"cosine": float(cos[k])},
-                    )
+            s = Structure(lattice, species_ref, frac[k])
+            why = min_distance_violation(s)
+            if why:
+                result.failures.append(StructureCandidate.failure(why, "search", **prov, trial=int(k)))
+                continue
+            kept_idx.append(k)
+            result.candidates.append(
+                StructureCandidate(
+                    structure=s,
+                    space_group=None,
+                    space_group_number=number,
+                    source="search",
+                    provenance={**prov, "trial": int(k), "trial_rank": rank},
+                    figures_of_merit={"cosine": float(cos[k])},
                 )
+            )
     return _finish(result, start)
 
 
