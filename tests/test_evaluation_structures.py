@@ -92,3 +92,13 @@ def test_cli_structures(tmp_path, eval_export, eval_tiny_model):
     assert "(f) decoder on the true IAM density" in (out / "structures.md").read_text()
     bad = CliRunner().invoke(evaluate_cli, [*args[:-2], "--set", "methods=nope", "-o", str(tmp_path / "x")])
     assert bad.exit_code != 0 and "Unknown structure methods" in bad.output
+
+
+def test_sample_per_system_is_seeded_and_per_system():
+    systems = np.array(["cubic"] * 6 + ["trigonal"] * 3)
+    config = StructureEvaluationConfig(sample_per_system=2)
+    rows = config.sample_rows(np.arange(9), systems)
+    assert len(rows) == 4 and list(rows) == sorted(rows)
+    assert (systems[rows] == "cubic").sum() == 2 and (systems[rows] == "trigonal").sum() == 2
+    assert list(rows) == list(config.sample_rows(np.arange(9), systems))
+    assert list(StructureEvaluationConfig().sample_rows(np.arange(9), systems)) == list(range(9))

@@ -109,7 +109,7 @@ def _config(options: dict[str, object], settings: tuple[str, ...]) -> Evaluation
     "(network decoded, refined, symmetry search alone, pooled, control, true density), match rates "
     "top-1/top-k per crystal system. Writes OUT/structures.json and OUT/structures.md. --samples is k, "
     "--grid the density grid; --set keys are then those of StructureEvaluationConfig (methods, k, grid, "
-    "n_search_trials, n_hypotheses, n_refine, time_budget_s, seed).",
+    "n_search_trials, n_hypotheses, n_refine, time_budget_s, seed, sample_per_system).",
 )
 @click.option("--device", default=None, help="auto (default: CUDA when available), cpu, cuda, cuda:N.")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice).")
@@ -236,7 +236,8 @@ def _evaluate_structures(
     items = [*settings, *([f"grid={grid}"] if grid else []), *([f"k={samples}"] if samples else [])]
     try:
         sconfig = StructureEvaluationConfig().with_settings(items)
-        rows = select_crystals(data, config, seed_splits_of(data, seeds))
+        selected = select_crystals(data, config, seed_splits_of(data, seeds))
+        rows = sconfig.sample_rows(selected, data.crystal_system)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     info = {
@@ -246,6 +247,8 @@ def _evaluate_structures(
         "systems": ",".join(config.crystal_systems or []) or "all",
         "paper_subset_only": config.paper_subset_only,
         "limit": config.limit,
+        "sample_per_system": sconfig.sample_per_system,
+        "crystals": len(rows),
     }
     records: list = []
 
