@@ -22,8 +22,8 @@ is listed in ``solution.skipped``):
 4. **pool**: every model scored against the sticks at the configured B
    (:class:`.stick_scoring.StickScorer`), duplicates merged (``StructureMatcher``, MP-20
    tolerances), ranked by stick Rwp;
-5. **refine** the best ``n_refine`` (:func:`.refine.refine`), drop those that diverge or leave
-   atoms too close, merge duplicates again and rank by Rwp.
+5. **refine** ``n_refine`` of them, the best of each source in turns (:func:`.refine.refine`),
+   drop those that diverge or leave atoms too close, merge duplicates again and rank by Rwp.
 
 Nothing raises for a bad pattern, density or composition: the solution carries the reason.
 """
@@ -211,6 +211,24 @@ def _pool(
 def _rwp_key(c: StructureCandidate) -> tuple[float, float]:
     rwp = c.rwp if c.rwp is not None and np.isfinite(c.rwp) else np.inf
     return (float(rwp), -float(c.space_group_number or 0))
+
+
+def _interleave_sources(ranked: list[StructureCandidate]) -> list[StructureCandidate]:
+    """The pool's ranking taken in turns from each source (each source's own order kept).
+
+    Before refinement a search trial with the right arrangement but random free parameters can
+    have a worse stick Rwp than wrong models of another source; taking the sources in turns
+    gives each its share of the refinements.
+    """
+    queues: dict[str, list[StructureCandidate]] = {}
+    for cand in ranked:
+        queues.setdefault(cand.source, []).append(cand)
+    out: list[StructureCandidate] = []
+    while any(queues.values()):
+        for queue in queues.values():
+            if queue:
+                out.append(queue.pop(0))
+    return out
 
 
 def _refine_one(
@@ -410,13 +428,14 @@ def solve_structures(
 
     if config.refine and config.n_refine > 0:
         refined: list[StructureCandidate] = []
-        for k, cand in enumerate(ranked[: config.n_refine]):
+        order = _interleave_sources(ranked)
+        for k, cand in enumerate(order[: config.n_refine]):
             if clock.out():
                 solution.skipped.append(
                     f"refinement of {min(config.n_refine, len(ranked)) - k} candidates (time budget); "
                     "they are returned unrefined"
                 )
-                refined.extend(ranked[k : config.n_refine])
+                refined.extend(order[k : config.n_refine])
                 break
             out = _refine_one(cand, tt, y, lam, two_theta_range, config)
             (refined if out.ok else solution.failures).append(out)
