@@ -190,3 +190,17 @@ def test_refinement_slots_are_shared_between_sources():
               cand("search", 0.5), cand("search", 0.6)]
     order = _interleave_sources(ranked)
     assert [c.rwp for c in order] == [0.1, 0.5, 0.2, 0.6, 0.3]
+
+
+def test_a_pyxtal_draw_is_interrupted_at_the_deadline():
+    import time
+
+    from pymatgen_crystalnet.structure.search import _time_limit, _TrialTimeout
+
+    start = time.perf_counter()
+    with pytest.raises(_TrialTimeout), _time_limit(0.05):
+        while True:  # a draw that never ends
+            sum(range(1000))
+    assert time.perf_counter() - start < 1.0
+    with _time_limit(None), _time_limit(5.0):
+        pass  # no limit, and a limit not reached: nothing raised

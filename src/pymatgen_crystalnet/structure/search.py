@@ -17,8 +17,11 @@ permutations, monoclinic cell choices) are searched in the standard one.
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -137,6 +140,45 @@ def _to_given_cell(
     return np.array(keep, dtype=np.int64)
 
 
+class _TrialTimeout(BaseException):
+    """Raised inside pyxtal when a trial runs past the search's deadline (not an ``Exception``,
+    so pyxtal's own ``except Exception`` clauses cannot swallow it).
+    """
+
+
+@contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Interrupt the block after ``seconds`` (SIGALRM; main thread on Unix only, else no limit).
+
+    One pyxtal draw can take minutes when a composition barely fits its Wyckoff positions; the
+    deadline between draws cannot stop it. A timer already set (e.g. pytest-timeout's) is
+    restored afterwards, less the time spent.
+    """
+    usable = (
+        seconds is not None
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def _raise(signum: int, frame: Any) -> None:
+        raise _TrialTimeout
+
+    start = time.perf_counter()
+    previous_handler = signal.signal(signal.SIGALRM, _raise)
+    previous_delay, previous_interval = signal.setitimer(signal.ITIMER_REAL, max(float(seconds), 1e-3))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous_handler)
+        if previous_delay > 0:
+            left = max(previous_delay - (time.perf_counter() - start), 1e-3)
+            signal.setitimer(signal.ITIMER_REAL, left, previous_interval)
+
+
 def _random_trials(
     number: int,
     counts_conv: dict[str, int],
@@ -166,7 +208,11 @@ def _random_trials(
         crystal = pyxtal()
         try:
             lat = PyxtalLattice.from_matrix(conv_matrix, ltype=ltype)
-            crystal.from_random(3, number, species, numbers, lattice=lat, tm=tm, random_state=rng)
+            with _time_limit(None if deadline is None else deadline - time.perf_counter()):
+                crystal.from_random(3, number, species, numbers, lattice=lat, tm=tm, random_state=rng)
+        except _TrialTimeout:
+            reason = "time budget reached inside a pyxtal draw"
+            break
         except Exception as exc:  # pyxtal raises several types for an impossible composition
             return trials, f"pyxtal: {exc}"
         if not crystal.valid:
