@@ -164,3 +164,43 @@ def test_time_budget_skips_and_says_so():
     truth = _truth("NaCl")
     sol = _solve(truth, time_budget_s=1e-6)
     assert sol.skipped and "time budget" in " ".join(sol.skipped)
+
+
+def test_plausible_z_from_the_expected_volume():
+    from pymatgen_crystalnet.structure.formula_units import expected_volume, plausible_z
+
+    assert plausible_z("CsCl", Lattice.cubic(4.12).volume).values[0] == 1
+    assert 4 in plausible_z("NaCl", Lattice.cubic(5.64).volume).values
+    assert len(plausible_z("Pu2Zn17", 400.0).values) <= 3
+    from pymatgen.core import Composition
+
+    assert 40 < expected_volume(Composition("CsCl")) < 200
+    far = plausible_z("CsCl", 12.0)  # only Z=1 fits 5–80 Å³/atom, at 0.1 × the expected volume
+    assert far.values and "expected volume" in far.reason
+
+
+def test_refinement_slots_are_shared_between_sources():
+    from pymatgen_crystalnet.structure.candidate_pool import StructureCandidate
+    from pymatgen_crystalnet.structure.pipeline import _interleave_sources
+
+    def cand(source, rwp):
+        return StructureCandidate(structure=None, source=source, rwp=rwp)
+
+    ranked = [cand("network-decode", 0.1), cand("network-decode", 0.2), cand("network-decode", 0.3),
+              cand("search", 0.5), cand("search", 0.6)]
+    order = _interleave_sources(ranked)
+    assert [c.rwp for c in order] == [0.1, 0.5, 0.2, 0.6, 0.3]
+
+
+def test_a_pyxtal_draw_is_interrupted_at_the_deadline():
+    import time
+
+    from pymatgen_crystalnet.structure.search import _time_limit, _TrialTimeout
+
+    start = time.perf_counter()
+    with pytest.raises(_TrialTimeout), _time_limit(0.05):
+        while True:  # a draw that never ends
+            sum(range(1000))
+    assert time.perf_counter() - start < 1.0
+    with _time_limit(None), _time_limit(5.0):
+        pass  # no limit, and a limit not reached: nothing raised

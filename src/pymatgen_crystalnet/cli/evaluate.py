@@ -102,6 +102,15 @@ def _config(options: dict[str, object], settings: tuple[str, ...]) -> Evaluation
     help=f"Any evaluation setting, repeatable (booleans true/false, lists comma-separated). Keys and "
     f"defaults: {_SET_HELP}.",
 )
+@click.option(
+    "--structures",
+    is_flag=True,
+    help="Evaluate crystal structures instead of densities: the structure pipeline's methods (a)-(f) "
+    "(network decoded, refined, symmetry search alone, pooled, control, true density), match rates "
+    "top-1/top-k per crystal system. Writes OUT/structures.json and OUT/structures.md. --samples is k, "
+    "--grid the density grid; --set keys are then those of StructureEvaluationConfig (methods, k, grid, "
+    "n_search_trials, n_hypotheses, n_refine, time_budget_s, seed, sample_per_system).",
+)
 @click.option("--device", default=None, help="auto (default: CUDA when available), cpu, cuda, cuda:N.")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice).")
 @click.option("--progress/--no-progress", default=True, show_default=True)
@@ -120,6 +129,7 @@ def evaluate(
     paper_subset: bool | None,
     seed_splits: Path | None,
     settings: tuple[str, ...],
+    structures: bool,
     device: str | None,
     threads: int | None,
     progress: bool,
@@ -153,7 +163,11 @@ def evaluate(
         "crystal_systems": systems,
         "paper_subset_only": paper_subset,
     }
-    config = _config(options, settings)
+    if structures:
+        options["grid"] = options["samples"] = None
+        config = _config(options, ())
+    else:
+        config = _config(options, settings)
     folder = _resolve_model(model) if model is not None else None
     try:
         data = load_export(data_path)
@@ -172,6 +186,9 @@ def evaluate(
 
         torch.set_num_threads(threads)
 
+    if structures:
+        _evaluate_structures(net, data, config, seeds, settings, grid, samples, device, progress, out, info)
+        return
     try:
         result = run_evaluation(
             net,
@@ -202,6 +219,53 @@ def evaluate(
                 if cell[key]["mean"] is not None
             )
             click.echo(f"  {method:<14} {system:<12} n={cell['n']:<4} {parts}")
+    click.echo(f"Wrote {json_path} and {md_path}")
+
+
+def _evaluate_structures(
+    net, data, config, seeds, settings, grid, samples, device, progress, out, info
+) -> None:
+    """``--structures``: the structure pipeline's methods on the selected crystals."""
+    from pymatgen_crystalnet.evaluation.selection import seed_splits_of, select_crystals
+    from pymatgen_crystalnet.evaluation.structures import (
+        StructureEvaluationConfig,
+        evaluate_structures,
+        write_structure_report,
+    )
+
+    items = [*settings, *([f"grid={grid}"] if grid else []), *([f"k={samples}"] if samples else [])]
+    try:
+        sconfig = StructureEvaluationConfig().with_settings(items)
+        selected = select_crystals(data, config, seed_splits_of(data, seeds))
+        rows = sconfig.sample_rows(selected, data.crystal_system)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    info = {
+        "model": (info or {}).get("name"),
+        "data": str(data.path),
+        "split": config.split,
+        "systems": ",".join(config.crystal_systems or []) or "all",
+        "paper_subset_only": config.paper_subset_only,
+        "limit": config.limit,
+        "sample_per_system": sconfig.sample_per_system,
+        "crystals": len(rows),
+    }
+    records: list = []
+
+    def done(record: dict) -> None:
+        if progress:
+            ranks = {m: r["match_rank"] for m, r in record["methods"].items()}
+            tops = " ".join(f"{m}:{'-' if r is None else r}" for m, r in ranks.items())
+            click.echo(f"[{len(records) + 1}/{len(rows)}] {record['material_id']} {record['formula']} {tops}")
+        records.append(record)
+        write_structure_report(records, sconfig, out, info)  # partial results survive an interruption
+
+    try:
+        evaluate_structures(net, data, rows, sconfig, device=device or "cpu", on_crystal=done)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    json_path, md_path = write_structure_report(records, sconfig, out, info)
+    click.echo(md_path.read_text())
     click.echo(f"Wrote {json_path} and {md_path}")
 
 

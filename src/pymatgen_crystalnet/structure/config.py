@@ -63,7 +63,8 @@ class StructureSolveConfig(MSONable):
     use_search
         Run the symmetry-constrained random search into the pool.
     n_refine
-        The best pool candidates (by stick Rwp before refinement) that are refined.
+        Pool candidates refined: the best (by stick Rwp before refinement) of each source in
+        turns (decoded densities, search).
     keep
         Structures returned.
     time_budget_s

@@ -34,6 +34,7 @@ __all__ = [
     "candidate_z",
     "expected_volume",
     "formula_unit",
+    "plausible_z",
 ]
 
 logger = logging.getLogger(__name__)
@@ -167,4 +168,33 @@ def candidate_z(
         unit,
         f"the density holds {electrons:.1f} e, {z_e:.2f} formula units of {unit.reduced_formula}; "
         f"no Z in the volume window is within {electron_tolerance:.0%}, trying Z={best}",
+    )
+
+
+def plausible_z(
+    composition: Composition | str | dict,
+    volume: float,
+    *,
+    max_values: int = 3,
+    window: tuple[float, float] = (0.5, 1.6),
+) -> FormulaUnits:
+    """The most plausible Z for a search without electrons: at most ``max_values`` of the Z that
+    fit the volume window, those whose ``V / Z`` lies within ``window`` × the expected volume
+    (:func:`expected_volume`; 96 % of the corpus sample lie in 0.47–1.41 ×), closest first.
+
+    When none lies in the window, the single closest Z is returned (with a caveat as reason).
+    """
+    zs = candidate_z(composition, volume)
+    if not zs.values:
+        return zs
+    expected = expected_volume(zs.formula)
+    lo, hi = window
+    inside = [z for z in zs.values if lo <= volume / (z * expected) <= hi]
+    if inside:
+        return FormulaUnits(tuple(inside[:max_values]), zs.formula)
+    return FormulaUnits(
+        zs.values[:1],
+        zs.formula,
+        f"no Z puts {zs.formula.reduced_formula} within {lo:g}–{hi:g} × its expected volume "
+        f"({expected:.1f} Å³) in {volume:.1f} Å³; trying Z={zs.values[0]}",
     )

@@ -16,13 +16,14 @@ is listed in ``solution.skipped``):
    models on the pattern's cell (:func:`.transfer.on_lattice`);
 2. **hypotheses**: space groups from the pattern's systematic absences on the cell, supported by
    the decoded models' symmetry (:func:`.spacegroups.space_group_hypotheses`), or the given one;
-3. **search**: pyxtal random crystals for the best hypotheses and each Z
-   (:func:`.search.symmetry_search`);
+3. **search**: pyxtal random crystals for the best hypotheses and the given Z, else the (at
+   most three) most plausible Z from the cell volume (:func:`.formula_units.plausible_z`,
+   :func:`.search.symmetry_search`);
 4. **pool**: every model scored against the sticks at the configured B
    (:class:`.stick_scoring.StickScorer`), duplicates merged (``StructureMatcher``, MP-20
    tolerances), ranked by stick Rwp;
-5. **refine** the best ``n_refine`` (:func:`.refine.refine`), drop those that diverge or leave
-   atoms too close, merge duplicates again and rank by Rwp.
+5. **refine** ``n_refine`` of them, the best of each source in turns (:func:`.refine.refine`),
+   drop those that diverge or leave atoms too close, merge duplicates again and rank by Rwp.
 
 Nothing raises for a bad pattern, density or composition: the solution carries the reason.
 """
@@ -46,7 +47,7 @@ from pymatgen_crystalnet.structure.candidate_pool import (
     min_distance_violation,
 )
 from pymatgen_crystalnet.structure.config import StructureSolveConfig
-from pymatgen_crystalnet.structure.formula_units import candidate_z, formula_unit
+from pymatgen_crystalnet.structure.formula_units import candidate_z, formula_unit, plausible_z
 from pymatgen_crystalnet.structure.spacegroups import SpaceGroupHypothesis
 from pymatgen_crystalnet.structure.stick_match import check_target
 from pymatgen_crystalnet.structure.stick_scoring import PatternGatedMatcher, StickScorer
@@ -64,6 +65,8 @@ MATCH_TOL: float = 0.02
 REFINE_STARTS: int = 4
 #: Best trials kept per (space group, Z) of the search.
 SEARCH_KEEP: int = 3
+#: Share of the time left that the search may use (the rest is the refinement's).
+SEARCH_SHARE: float = 0.5
 
 
 @dataclass
@@ -208,6 +211,24 @@ def _pool(
 def _rwp_key(c: StructureCandidate) -> tuple[float, float]:
     rwp = c.rwp if c.rwp is not None and np.isfinite(c.rwp) else np.inf
     return (float(rwp), -float(c.space_group_number or 0))
+
+
+def _interleave_sources(ranked: list[StructureCandidate]) -> list[StructureCandidate]:
+    """The pool's ranking taken in turns from each source (each source's own order kept).
+
+    Before refinement a search trial with the right arrangement but random free parameters can
+    have a worse stick Rwp than wrong models of another source; taking the sources in turns
+    gives each its share of the refinements.
+    """
+    queues: dict[str, list[StructureCandidate]] = {}
+    for cand in ranked:
+        queues.setdefault(cand.source, []).append(cand)
+    out: list[StructureCandidate] = []
+    while any(queues.values()):
+        for queue in queues.values():
+            if queue:
+                out.append(queue.pop(0))
+    return out
 
 
 def _refine_one(
@@ -375,17 +396,23 @@ def solve_structures(
             solution.skipped.append("search (time budget)")
         else:
             target = stick_target(tt, y, lam, two_theta_range)
+            search_z = config.z
+            if search_z is None:
+                plausible = plausible_z(formula, lattice.volume)
+                search_z = list(plausible.values)
+                if plausible.reason:
+                    solution.notes.append(plausible.reason)
             res = symmetry_search(
                 lattice,
                 formula,
                 target,
                 chosen,
-                z=config.z,
+                z=search_z,
                 n_trials=config.n_search_trials,
                 keep=SEARCH_KEEP,
                 seed=config.seed,
                 b_factor=config.b_factor,
-                time_budget_s=clock.remaining(),
+                time_budget_s=None if clock.budget is None else SEARCH_SHARE * (clock.remaining() or 0.0),
             )
             solution.searched = list(chosen)
             solution.failures.extend(res.failures)
@@ -401,13 +428,14 @@ def solve_structures(
 
     if config.refine and config.n_refine > 0:
         refined: list[StructureCandidate] = []
-        for k, cand in enumerate(ranked[: config.n_refine]):
+        order = _interleave_sources(ranked)
+        for k, cand in enumerate(order[: config.n_refine]):
             if clock.out():
                 solution.skipped.append(
                     f"refinement of {min(config.n_refine, len(ranked)) - k} candidates (time budget); "
                     "they are returned unrefined"
                 )
-                refined.extend(ranked[k : config.n_refine])
+                refined.extend(order[k : config.n_refine])
                 break
             out = _refine_one(cand, tt, y, lam, two_theta_range, config)
             (refined if out.ok else solution.failures).append(out)

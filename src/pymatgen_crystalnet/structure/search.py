@@ -17,8 +17,11 @@ permutations, monoclinic cell choices) are searched in the standard one.
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -137,14 +140,58 @@ def _to_given_cell(
     return np.array(keep, dtype=np.int64)
 
 
+class _TrialTimeout(BaseException):
+    """Raised inside pyxtal when a trial runs past the search's deadline (not an ``Exception``,
+    so pyxtal's own ``except Exception`` clauses cannot swallow it).
+    """
+
+
+@contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Interrupt the block after ``seconds`` (SIGALRM; main thread on Unix only, else no limit).
+
+    One pyxtal draw can take minutes when a composition barely fits its Wyckoff positions; the
+    deadline between draws cannot stop it. A timer already set (e.g. pytest-timeout's) is
+    restored afterwards, less the time spent.
+    """
+    usable = (
+        seconds is not None
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def _raise(signum: int, frame: Any) -> None:
+        raise _TrialTimeout
+
+    start = time.perf_counter()
+    previous_handler = signal.signal(signal.SIGALRM, _raise)
+    previous_delay, previous_interval = signal.setitimer(signal.ITIMER_REAL, max(float(seconds), 1e-3))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous_handler)
+        if previous_delay > 0:
+            left = max(previous_delay - (time.perf_counter() - start), 1e-3)
+            signal.setitimer(signal.ITIMER_REAL, left, previous_interval)
+
+
 def _random_trials(
     number: int,
     counts_conv: dict[str, int],
     conv_matrix: NDArray[np.float64],
     n_trials: int,
     rng: np.random.Generator,
+    deadline: float | None = None,
 ) -> tuple[list[tuple[list[str], NDArray[np.float64]]], str | None]:
-    """Pyxtal random crystals: (species, conventional fractional coordinates) of each trial."""
+    """Pyxtal random crystals: (species, conventional fractional coordinates) of each trial.
+
+    Stops drawing when ``time.perf_counter()`` passes ``deadline`` (one trial of a large cell in
+    a high-symmetry group can take pyxtal tens of seconds).
+    """
     from pyxtal import pyxtal
     from pyxtal.lattice import Lattice as PyxtalLattice
     from pyxtal.tolerance import Tol_matrix
@@ -155,10 +202,17 @@ def _random_trials(
     species, numbers = list(counts_conv), list(counts_conv.values())
     trials, reason = [], None
     for _ in range(n_trials):
+        if deadline is not None and time.perf_counter() > deadline:
+            reason = "time budget reached while drawing trials"
+            break
         crystal = pyxtal()
         try:
             lat = PyxtalLattice.from_matrix(conv_matrix, ltype=ltype)
-            crystal.from_random(3, number, species, numbers, lattice=lat, tm=tm, random_state=rng)
+            with _time_limit(None if deadline is None else deadline - time.perf_counter()):
+                crystal.from_random(3, number, species, numbers, lattice=lat, tm=tm, random_state=rng)
+        except _TrialTimeout:
+            reason = "time budget reached inside a pyxtal draw"
+            break
         except Exception as exc:  # pyxtal raises several types for an impossible composition
             return trials, f"pyxtal: {exc}"
         if not crystal.valid:
@@ -206,7 +260,8 @@ def symmetry_search(
     b_factor
         Debye–Waller factor B (Å²) of the trial patterns.
     time_budget_s
-        Stop starting new (space group, Z) searches after this many seconds.
+        Stop drawing trials (and starting new (space group, Z) searches) after this many
+        seconds; the trials drawn so far are scored.
     """
     start = time.perf_counter()
     result = SearchResult()
@@ -223,76 +278,81 @@ def symmetry_search(
     n_conv = round(abs(np.linalg.det(t)))
     lo, hi = target.two_theta_range_mo
     mask = target.covered
-    for hyp in hypotheses:
-        number = hyp.number if isinstance(hyp, SpaceGroupHypothesis) else int(hyp)
-        for zz in z_values:
-            if time_budget_s is not None and time.perf_counter() - start > time_budget_s:
-                return _finish(result, start)
-            prov: dict[str, Any] = {
-                "space_group_hypothesis": number,
-                "z": zz,
-                "seed": seed,
-                "n_trials": n_trials,
-            }
-            counts = {el.symbol: round(n * zz * n_conv) for el, n in fu.items()}
-            rng = np.random.default_rng([seed, number, zz])
-            trials, why = _random_trials(number, counts, conv.matrix, n_trials, rng)
-            if not trials:
-                result.failures.append(
-                    StructureCandidate.failure(f"SG {number}, Z={zz}: {why}", "search", **prov)
-                )
-                continue
-            species_ref, coords, kept_idx, seen = None, [], [], set()
-            for species, frac_conv in trials:
-                order = np.argsort(species, kind="stable")
-                idx = _to_given_cell(frac_conv[order], t, lattice)
-                sp = [species[i] for i in order[idx]]
-                if species_ref is None:
-                    species_ref = sp
-                if sp != species_ref:
-                    continue
-                xyz = (frac_conv[order][idx] @ t) % 1.0
-                key = tuple(np.round(xyz, 3).ravel() % 1.0)
-                if key in seen:  # the same crystal drawn again (common without free parameters)
-                    continue
-                seen.add(key)
-                coords.append(xyz)
-            if species_ref is None or not coords:
-                reason = f"SG {number}, Z={zz}: no trial held the composition on the given cell"
-                result.failures.append(StructureCandidate.failure(reason, "search", **prov))
-                continue
-            frac = np.stack(coords)
-            two_theta, inten = trial_sticks(
-                lattice, species_ref, frac, MO_KA, (lo, min(hi, 179.99)), b_factor
+    numbers = [hyp.number if isinstance(hyp, SpaceGroupHypothesis) else int(hyp) for hyp in hypotheses]
+    pairs = [(number, zz) for zz in z_values for number in numbers]  # the most plausible Z first
+    for k_pair, (number, zz) in enumerate(pairs):
+        now = time.perf_counter()
+        if time_budget_s is not None and now - start > time_budget_s:
+            return _finish(result, start)
+        prov: dict[str, Any] = {
+            "space_group_hypothesis": number,
+            "z": zz,
+            "seed": seed,
+            "n_trials": n_trials,
+        }
+        counts = {el.symbol: round(n * zz * n_conv) for el, n in fu.items()}
+        rng = np.random.default_rng([seed, number, zz])
+        # each (group, Z) left gets an equal share of the time left
+        deadline = None
+        if time_budget_s is not None:
+            deadline = now + (start + time_budget_s - now) / (len(pairs) - k_pair)
+        trials, why = _random_trials(number, counts, conv.matrix, n_trials, rng, deadline)
+        if not trials:
+            result.failures.append(
+                StructureCandidate.failure(f"SG {number}, Z={zz}: {why}", "search", **prov)
             )
-            result.n_trials += frac.shape[0]
-            vec = np.zeros((frac.shape[0], N_BINS))
-            for k in range(frac.shape[0]):
-                if np.any(inten[k] > 0):
-                    vec[k] = sticks_to_vector(two_theta, inten[k])
-            cos = np.atleast_1d(
-                cosine_similarity(vec * mask, np.broadcast_to(target.vector * mask, vec.shape))
-            )
-            cos = np.nan_to_num(cos, nan=0.0)
-            for rank, k in enumerate(np.argsort(-cos, kind="stable")[:keep]):
-                from pymatgen.core import Structure
+            continue
+        species_ref, coords, kept_idx, seen = None, [], [], set()
+        for species, frac_conv in trials:
+            order = np.argsort(species, kind="stable")
+            idx = _to_given_cell(frac_conv[order], t, lattice)
+            sp = [species[i] for i in order[idx]]
+            if species_ref is None:
+                species_ref = sp
+            if sp != species_ref:
+                continue
+            xyz = (frac_conv[order][idx] @ t) % 1.0
+            key = tuple(np.round(xyz, 3).ravel() % 1.0)
+            if key in seen:  # the same crystal drawn again (common without free parameters)
+                continue
+            seen.add(key)
+            coords.append(xyz)
+        if species_ref is None or not coords:
+            reason = f"SG {number}, Z={zz}: no trial held the composition on the given cell"
+            result.failures.append(StructureCandidate.failure(reason, "search", **prov))
+            continue
+        frac = np.stack(coords)
+        two_theta, inten = trial_sticks(
+            lattice, species_ref, frac, MO_KA, (lo, min(hi, 179.99)), b_factor
+        )
+        result.n_trials += frac.shape[0]
+        vec = np.zeros((frac.shape[0], N_BINS))
+        for k in range(frac.shape[0]):
+            if np.any(inten[k] > 0):
+                vec[k] = sticks_to_vector(two_theta, inten[k])
+        cos = np.atleast_1d(
+            cosine_similarity(vec * mask, np.broadcast_to(target.vector * mask, vec.shape))
+        )
+        cos = np.nan_to_num(cos, nan=0.0)
+        for rank, k in enumerate(np.argsort(-cos, kind="stable")[:keep]):
+            from pymatgen.core import Structure
 
-                s = Structure(lattice, species_ref, frac[k])
-                why = min_distance_violation(s)
-                if why:
-                    result.failures.append(StructureCandidate.failure(why, "search", **prov, trial=int(k)))
-                    continue
-                kept_idx.append(k)
-                result.candidates.append(
-                    StructureCandidate(
-                        structure=s,
-                        space_group=None,
-                        space_group_number=number,
-                        source="search",
-                        provenance={**prov, "trial": int(k), "trial_rank": rank},
-                        figures_of_merit={"cosine": float(cos[k])},
-                    )
+            s = Structure(lattice, species_ref, frac[k])
+            why = min_distance_violation(s)
+            if why:
+                result.failures.append(StructureCandidate.failure(why, "search", **prov, trial=int(k)))
+                continue
+            kept_idx.append(k)
+            result.candidates.append(
+                StructureCandidate(
+                    structure=s,
+                    space_group=None,
+                    space_group_number=number,
+                    source="search",
+                    provenance={**prov, "trial": int(k), "trial_rank": rank},
+                    figures_of_merit={"cosine": float(cos[k])},
                 )
+            )
     return _finish(result, start)
 
 
