@@ -181,14 +181,14 @@ def test_plausible_z_from_the_expected_volume():
 
 def test_refinement_slots_are_shared_between_sources():
     from pymatgen_crystalnet.structure.candidate_pool import StructureCandidate
-    from pymatgen_crystalnet.structure.pipeline import _interleave_sources
+    from pymatgen_crystalnet.structure.pipeline import interleave_sources
 
     def cand(source, rwp):
         return StructureCandidate(structure=None, source=source, rwp=rwp)
 
     ranked = [cand("network-decode", 0.1), cand("network-decode", 0.2), cand("network-decode", 0.3),
               cand("search", 0.5), cand("search", 0.6)]
-    order = _interleave_sources(ranked)
+    order = interleave_sources(ranked)
     assert [c.rwp for c in order] == [0.1, 0.5, 0.2, 0.6, 0.3]
 
 

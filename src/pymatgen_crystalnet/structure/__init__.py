@@ -12,5 +12,9 @@ Modules are imported on demand (nothing is loaded here):
   :func:`pymatgen_crystalnet.physics.powder_batch.batch_sticks`, :mod:`.stick_match` pairs
   computed reflections with the sticks of a target pattern, :mod:`.contacts` checks interatomic
   distances, and :mod:`.refine` refines coordinates, B and scale by least squares
-  (:mod:`.stick_problem`).
+  (:mod:`.stick_problem`);
+- :mod:`.pipeline` (``solve_structures``, settings in :mod:`.config`, result in
+  :mod:`.solution`, stages in :mod:`.pipeline_steps`) runs all of it for one pattern: densities
+  decoded (written on the pattern's cell by :mod:`.transfer`) and the search in one pool scored
+  against the sticks (:mod:`.stick_scoring`), refined and ranked by Rwp.
 """

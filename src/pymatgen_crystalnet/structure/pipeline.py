@@ -36,206 +36,40 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
 from pymatgen_crystalnet.physics.units import TWO_THETA_MAX, resolve_wavelength
 from pymatgen_crystalnet.structure.candidate_pool import (
     CandidatePool,
     StructureCandidate,
-    default_matcher,
     min_distance_violation,
 )
 from pymatgen_crystalnet.structure.config import StructureSolveConfig
 from pymatgen_crystalnet.structure.formula_units import candidate_z, formula_unit, plausible_z
+from pymatgen_crystalnet.structure.pipeline_steps import (
+    MATCH_TOL,
+    Clock,
+    decode_all,
+    interleave_sources,
+    refine_one,
+    rwp_key,
+    scored_pool,
+)
 from pymatgen_crystalnet.structure.solution import StructureSolution
 from pymatgen_crystalnet.structure.stick_match import check_target
-from pymatgen_crystalnet.structure.stick_scoring import PatternGatedMatcher, StickScorer
+from pymatgen_crystalnet.structure.stick_scoring import StickScorer
 
 if TYPE_CHECKING:
     from pymatgen.core import Composition, Lattice
 
-__all__ = ["StructureSolution", "solve_structures"]
+__all__ = ["StructureSolution", "interleave_sources", "solve_structures"]
 
 logger = logging.getLogger(__name__)
 
-#: 2θ tolerance (degrees) pairing computed reflections with the input sticks.
-MATCH_TOL: float = 0.02
-#: Random starts per refined candidate (the given coordinates and displaced copies).
-REFINE_STARTS: int = 4
 #: Best trials kept per (space group, Z) of the search.
 SEARCH_KEEP: int = 3
 #: Share of the time left that the search may use (the rest is the refinement's).
 SEARCH_SHARE: float = 0.5
-
-
-class _Clock:
-    def __init__(self, budget: float | None) -> None:
-        self.start = time.perf_counter()
-        self.budget = budget
-        self.last = self.start
-
-    def out(self) -> bool:
-        return self.budget is not None and time.perf_counter() - self.start > self.budget
-
-    def remaining(self) -> float | None:
-        return None if self.budget is None else max(0.0, self.budget - (time.perf_counter() - self.start))
-
-    def lap(self, timings: dict[str, float], stage: str) -> None:
-        now = time.perf_counter()
-        timings[stage] = timings.get(stage, 0.0) + now - self.last
-        self.last = now
-
-
-def _decode_all(
-    densities: Sequence[ArrayLike],
-    density_lattice: Lattice,
-    lattice: Lattice,
-    formula: Composition,
-    config: StructureSolveConfig,
-    clock: _Clock,
-    solution: StructureSolution,
-) -> list[StructureCandidate]:
-    from pymatgen_crystalnet.structure.decode import decode_density
-    from pymatgen_crystalnet.structure.transfer import on_lattice
-
-    z_density = None
-    if config.z is not None:
-        zz = config.z * density_lattice.volume / lattice.volume
-        z_density = round(zz) if abs(zz - round(zz)) < 1e-3 and round(zz) >= 1 else None
-    out: list[StructureCandidate] = []
-    for i, grid in enumerate(densities):
-        if clock.out():
-            solution.skipped.append(f"decoding densities {i}–{len(densities) - 1} (time budget)")
-            break
-        result = decode_density(
-            grid, density_lattice, formula, z=z_density, b_factor=config.b_factor, provenance={"sample": i}
-        )
-        solution.failures.extend(result.failures)
-        for cand in result.candidates:
-            assert cand.structure is not None
-            try:
-                cand.structure = on_lattice(cand.structure, lattice)
-            except ValueError as exc:
-                cand.reason = str(exc)
-                cand.structure = None
-                solution.failures.append(cand)
-                continue
-            out.append(cand)
-    return out
-
-
-def _pool(
-    candidates: list[StructureCandidate], scorer: StickScorer, solution: StructureSolution
-) -> CandidatePool:
-    fingerprints: dict[int, NDArray[np.float64]] = {}
-    scored: list[StructureCandidate] = []
-    for cand in candidates:
-        assert cand.structure is not None
-        try:
-            fig = scorer.score(cand.structure)
-        except ValueError as exc:
-            solution.failures.append(StructureCandidate.failure(str(exc), cand.source, **cand.provenance))
-            continue
-        cand.rwp, cand.r_bragg, cand.cosine, cand.b_factor = fig.rwp, fig.r_bragg, fig.cosine, scorer.b_factor
-        cand.figures_of_merit.update({"stick_rwp": fig.rwp, "stick_cosine": fig.cosine})
-        fingerprints[id(cand.structure)] = fig.fingerprint
-        scored.append(cand)
-    pool = CandidatePool(key=_rwp_key, matcher=PatternGatedMatcher(default_matcher(), fingerprints))
-    pool.extend(sorted(scored, key=_rwp_key))
-    return pool
-
-
-def _rwp_key(c: StructureCandidate) -> tuple[float, float]:
-    rwp = c.rwp if c.rwp is not None and np.isfinite(c.rwp) else np.inf
-    return (float(rwp), -float(c.space_group_number or 0))
-
-
-def _interleave_sources(ranked: list[StructureCandidate]) -> list[StructureCandidate]:
-    """The pool's ranking taken in turns from each source (each source's own order kept).
-
-    Before refinement a search trial with the right arrangement but random free parameters can
-    have a worse stick Rwp than wrong models of another source; taking the sources in turns
-    gives each its share of the refinements.
-    """
-    queues: dict[str, list[StructureCandidate]] = {}
-    for cand in ranked:
-        queues.setdefault(cand.source, []).append(cand)
-    out: list[StructureCandidate] = []
-    while any(queues.values()):
-        for queue in queues.values():
-            if queue:
-                out.append(queue.pop(0))
-    return out
-
-
-def _refine_one(
-    cand: StructureCandidate,
-    tt: NDArray[np.float64],
-    y: NDArray[np.float64],
-    lam: float,
-    two_theta_range: tuple[float, float],
-    config: StructureSolveConfig,
-) -> StructureCandidate:
-    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
-
-    from pymatgen_crystalnet.structure.refine import refine
-
-    assert cand.structure is not None
-    prov = {**cand.provenance, "unrefined_rwp": cand.rwp}
-    try:
-        res = refine(
-            cand.structure,
-            tt,
-            y,
-            lam,
-            two_theta_range=two_theta_range,
-            b_start=min(config.b_factor, 10.0),
-            n_starts=REFINE_STARTS,
-            match_tol=MATCH_TOL,
-            seed=config.seed,
-            device="cpu",
-        )
-    except ValueError as exc:
-        return StructureCandidate.failure(f"refinement refused: {exc}", cand.source, **prov)
-    if not res.accepted:
-        return StructureCandidate.failure(f"refinement rejected: {res.message}", cand.source, **prov)
-    why = min_distance_violation(res.structure)
-    if why:
-        return StructureCandidate.failure(f"refined model rejected: {why}", cand.source, **prov)
-    try:
-        sga = SpacegroupAnalyzer(res.structure, symprec=0.01)
-        symbol, number = sga.get_space_group_symbol(), sga.get_space_group_number()
-    except Exception:  # spglib failure: keep the parametrisation's symbol
-        symbol, number = res.space_group, cand.space_group_number
-    summary = {
-        "start_rwp": res.start_rwp,
-        "scale": res.scale,
-        "n_free": res.n_free,
-        "iterations": res.iterations,
-        "converged": res.converged,
-        "space_group_kept": res.space_group,
-        "min_distance": res.contact.min_distance,
-        "two_theta": res.two_theta.tolist(),
-        "observed": res.observed.tolist(),
-        "calculated": res.calculated.tolist(),
-    }
-    return StructureCandidate(
-        structure=res.structure,
-        space_group=symbol,
-        space_group_number=number,
-        source=cand.source,
-        provenance=prov,
-        figures_of_merit={
-            **cand.figures_of_merit, "rwp": res.rwp, "r_bragg": res.r_bragg, "cosine": res.cosine
-        },
-        merged_from=list(cand.merged_from),
-        rwp=res.rwp,
-        r_bragg=res.r_bragg,
-        cosine=res.cosine,
-        b_factor=res.b_factor,
-        refinement=summary,
-    )
-
 
 def solve_structures(
     lattice: Lattice,
@@ -285,7 +119,7 @@ def solve_structures(
     from pymatgen_crystalnet.structure.spacegroups import reflections_from_sticks, space_group_hypotheses
 
     config = config or StructureSolveConfig()
-    clock = _Clock(config.time_budget_s)
+    clock = Clock(config.time_budget_s)
     solution = StructureSolution()
     timings = solution.timings
     try:
@@ -311,7 +145,7 @@ def solve_structures(
     if config.use_network:
         if len(densities) == 0:
             solution.notes.append("no density given: nothing decoded")
-        decoded = _decode_all(densities, dlat, lattice, formula, config, clock, solution)
+        decoded = decode_all(densities, dlat, lattice, formula, config, clock, solution)
     clock.lap(timings, "decode")
 
     reflections = reflections_from_sticks(tt, y, lam)
@@ -359,13 +193,13 @@ def solve_structures(
     clock.lap(timings, "search")
 
     scorer = StickScorer(tt, y, lam, two_theta_range, config.b_factor, MATCH_TOL)
-    pool = _pool(found, scorer, solution)
+    pool = scored_pool(found, scorer, solution)
     ranked = pool.ranked()
     clock.lap(timings, "pool")
 
     if config.refine and config.n_refine > 0:
         refined: list[StructureCandidate] = []
-        order = _interleave_sources(ranked)
+        order = interleave_sources(ranked)
         for k, cand in enumerate(order[: config.n_refine]):
             if clock.out():
                 solution.skipped.append(
@@ -374,10 +208,10 @@ def solve_structures(
                 )
                 refined.extend(order[k : config.n_refine])
                 break
-            out = _refine_one(cand, tt, y, lam, two_theta_range, config)
+            out = refine_one(cand, tt, y, lam, two_theta_range, config)
             (refined if out.ok else solution.failures).append(out)
-        final = CandidatePool(key=_rwp_key)
-        final.extend(sorted(refined, key=_rwp_key))
+        final = CandidatePool(key=rwp_key)
+        final.extend(sorted(refined, key=rwp_key))
         ranked = final.ranked()
         clock.lap(timings, "refine")
 

@@ -1,15 +1,11 @@
-"""The result of :func:`~pymatgen_crystalnet.structure.pipeline.solve_structures`.
-
-Crystal structures solved from one pattern, best first, with the space-group hypotheses, the
-failures and their reasons, the time per stage and what the time budget cut.
-"""
+"""The outcome of :func:`~pymatgen_crystalnet.structure.pipeline.solve_structures`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from pymatgen_crystalnet.structure.candidate_pool import StructureCandidate
+from pymatgen_crystalnet.structure.candidate_pool import StructureCandidate, _jsonable
 from pymatgen_crystalnet.structure.spacegroups import SpaceGroupHypothesis
 
 __all__ = ["StructureSolution"]
@@ -63,8 +59,6 @@ class StructureSolution:
 
 
 def _hypothesis_dict(h: SpaceGroupHypothesis) -> dict[str, Any]:
-    from pymatgen_crystalnet.structure.candidate_pool import _jsonable
-
     return {
         "number": h.number,
         "symbol": h.symbol,
