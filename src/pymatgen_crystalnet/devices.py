@@ -8,6 +8,7 @@ torch.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -64,3 +65,26 @@ def resolve_device(device: str | torch.device | None = AUTO, local_rank: int = 0
         if backend is None or not backend.is_available():
             raise ValueError(f"Device {str(device)!r} was asked for, but MPS is not available here.")
     return dev
+
+
+def available_memory(device: torch.device | None = None) -> float | None:
+    """Free memory (bytes) of the device: CUDA's free memory, else the host's available memory.
+
+    None when the platform does not tell (no ``/proc/meminfo`` and no ``sysconf``).
+    """
+    if device is not None and device.type == "cuda":
+        import torch
+
+        free, _ = torch.cuda.mem_get_info(device)
+        return float(free)
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024.0
+    except OSError:
+        pass
+    try:
+        return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None

@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 from pymatgen_crystalnet.indexing.refine import dq_dtt, q_to_tt, tt_to_q
 
 __all__ = [
+    "CENTRING_VECTORS",
     "CellEvaluation",
     "centring_mask",
     "conventional_transform",
@@ -41,7 +42,7 @@ __all__ = [
 ]
 
 #: Centring vectors in fractional coordinates of the conventional cell.
-_CENTRING_VECTORS: dict[str, tuple[tuple[float, float, float], ...]] = {
+CENTRING_VECTORS: dict[str, tuple[tuple[float, float, float], ...]] = {
     "P": (),
     "C": ((0.5, 0.5, 0.0),),
     "A": ((0.0, 0.5, 0.5),),
@@ -56,7 +57,7 @@ _CENTRING_VECTORS: dict[str, tuple[tuple[float, float, float], ...]] = {
 def centring_mask(hkl: NDArray[np.int64], centring: str) -> NDArray[np.bool_]:
     """Reflections allowed by a lattice centring (``exp(2πi h·t) = 1`` for every vector t)."""
     ok = np.ones(hkl.shape[0], dtype=bool)
-    for t in _CENTRING_VECTORS[centring]:
+    for t in CENTRING_VECTORS[centring]:
         phase = hkl @ np.asarray(t)
         ok &= np.abs(phase - np.round(phase)) < 1e-6
     return ok
@@ -181,7 +182,7 @@ def _frac_mod(t: NDArray[np.float64]) -> NDArray[np.float64]:
 def _monoclinic_transform(gstar: NDArray[np.float64], centring: str) -> tuple[NDArray[np.int64], str]:
     """Basis change within the ac-net: C (or P) centring, β ≥ 90° as close to 90° as possible."""
     g = np.linalg.inv(gstar)
-    vectors = np.asarray(_CENTRING_VECTORS[centring]) if centring != "P" else np.empty((0, 3))
+    vectors = np.asarray(CENTRING_VECTORS[centring]) if centring != "P" else np.empty((0, 3))
     target = "P" if centring == "P" else "C"
     best: tuple[float, float] | None = None
     best_m = np.eye(3, dtype=np.int64)

@@ -32,6 +32,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from pymatgen_crystalnet.atomic import atomic_path, atomic_write_json
+from pymatgen_crystalnet.devices import available_memory
 from pymatgen_crystalnet.hashing import sha256_file
 from pymatgen_crystalnet.model.config import CrystalNetConfig
 from pymatgen_crystalnet.model.crystalnet import CrystalNet
@@ -189,24 +190,13 @@ def parameter_bytes(config: CrystalNetConfig) -> int:
     return int(n) * 4
 
 
-def _available_memory() -> float | None:
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return float(line.split()[1]) * 1024.0
-    except OSError:
-        pass
-    return None
-
-
 #: Largest share of the available memory an architecture's parameters may take.
 MEMORY_FRACTION = 0.5
 
 
 def _check_size(config: CrystalNetConfig, folder: Path) -> None:
     need = parameter_bytes(config)
-    free = _available_memory()
+    free = available_memory()
     if free is not None and need > MEMORY_FRACTION * free:
         raise WeightsError(
             f"The architecture in {folder / CONFIG_FILE} needs {need / 1e9:.3g} GB of parameters "

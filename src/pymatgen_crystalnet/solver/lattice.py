@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from pymatgen_crystalnet.indexing.evaluate import CENTRING_VECTORS
 from pymatgen_crystalnet.physics.cells import canonical_cell
 
 if TYPE_CHECKING:
@@ -46,17 +47,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Lattice points of each centring in fractional coordinates of the conventional cell.
-CENTRING_VECTORS: dict[str, tuple[tuple[float, float, float], ...]] = {
-    "P": (),
-    "C": ((0.5, 0.5, 0.0),),
-    "A": ((0.0, 0.5, 0.5),),
-    "B": ((0.5, 0.0, 0.5),),
-    "I": ((0.5, 0.5, 0.5),),
-    "F": ((0.0, 0.5, 0.5), (0.5, 0.0, 0.5), (0.5, 0.5, 0.0)),
-    "R": ((2 / 3, 1 / 3, 1 / 3), (1 / 3, 2 / 3, 2 / 3)),
-    "Rrev": ((1 / 3, 2 / 3, 1 / 3), (2 / 3, 1 / 3, 2 / 3)),
-}
 #: Shortest and longest cell edge (Å) accepted from a user.
 MIN_EDGE, MAX_EDGE = 1.0, 200.0
 

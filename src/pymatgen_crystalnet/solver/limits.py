@@ -13,9 +13,10 @@ refused with the estimate in the message.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from pymatgen_crystalnet.devices import available_memory
 
 if TYPE_CHECKING:
     import torch
@@ -68,26 +69,6 @@ def estimate_cost(
     rate = POINTS_PER_SECOND * max(1, threads) * (GPU_SPEEDUP if device_type == "cuda" else 1.0)
     verify = n_candidates * n_cells * (0.05 + points * 2e-6)
     return SolveCost(memory=memory, seconds=n_candidates * points / rate + verify)
-
-
-def available_memory(device: torch.device | None = None) -> float | None:
-    """Free memory (bytes) of the device: CUDA's free memory, else the host's available memory."""
-    if device is not None and device.type == "cuda":
-        import torch
-
-        free, _ = torch.cuda.mem_get_info(device)
-        return float(free)
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return float(line.split()[1]) * 1024.0
-    except OSError:
-        pass
-    try:
-        return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 def check_cost(cost: SolveCost, device: torch.device | None, what: str) -> None:
