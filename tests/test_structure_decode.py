@@ -7,6 +7,7 @@ import pytest
 from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Lattice, Structure
 
+from lit_crystals import ALL
 from pymatgen_crystalnet.physics.cells import canonical_cell
 from pymatgen_crystalnet.physics.iam import iam_density_grid
 from pymatgen_crystalnet.structure.candidate_pool import (
@@ -22,23 +23,8 @@ MATCHER = StructureMatcher(ltol=0.3, stol=0.5, angle_tol=10)
 
 
 def crystal(name: str) -> Structure:
-    """Six test crystals (experimental cells and positions, rounded)."""
-    hexa = Lattice.hexagonal
-    table = {
-        "NaCl": ("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]),
-        "CsCl": ("Pm-3m", Lattice.cubic(4.12), ["Cs", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]),
-        "Si": ("Fd-3m", Lattice.cubic(5.431), ["Si"], [[0, 0, 0]]),
-        "SrTiO3": ("Pm-3m", Lattice.cubic(3.905), ["Sr", "Ti", "O"], [[0, 0, 0], [0.5] * 3, [0.5, 0.5, 0]]),
-        "corundum": ("R-3c", hexa(4.759, 12.99), ["Al", "O"], [[0, 0, 0.3522], [0.3064, 0, 0.25]]),
-        "calcite": (
-            "R-3c",
-            hexa(4.99, 17.06),
-            ["Ca", "C", "O"],
-            [[0, 0, 0], [0, 0, 0.25], [0.2578, 0, 0.25]],
-        ),
-    }
-    sg, lat, species, coords = table[name]
-    return Structure.from_spacegroup(sg, lat, species, coords)
+    """The six test crystals of ``lit_crystals`` (literature cells and positions)."""
+    return ALL[name]()
 
 
 @pytest.fixture(scope="module")

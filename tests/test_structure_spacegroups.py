@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pymatgen.core import Lattice, Structure
+from pymatgen.core import Structure
 
+from lit_crystals import ALL
 from pymatgen_crystalnet.physics.cells import canonical_cell
 from pymatgen_crystalnet.physics.powder import xrd_pattern
 from pymatgen_crystalnet.structure.candidate_pool import StructureCandidate
@@ -18,22 +19,8 @@ from pymatgen_crystalnet.structure.spacegroups import (
 
 
 def crystal(name: str) -> Structure:
-    hexa = Lattice.hexagonal
-    table = {
-        "NaCl": ("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]),
-        "CsCl": ("Pm-3m", Lattice.cubic(4.12), ["Cs", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]),
-        "Si": ("Fd-3m", Lattice.cubic(5.431), ["Si"], [[0, 0, 0]]),
-        "SrTiO3": ("Pm-3m", Lattice.cubic(3.905), ["Sr", "Ti", "O"], [[0, 0, 0], [0.5] * 3, [0.5, 0.5, 0]]),
-        "corundum": ("R-3c", hexa(4.759, 12.99), ["Al", "O"], [[0, 0, 0.3522], [0.3064, 0, 0.25]]),
-        "calcite": (
-            "R-3c",
-            hexa(4.99, 17.06),
-            ["Ca", "C", "O"],
-            [[0, 0, 0], [0, 0, 0.25], [0.2578, 0, 0.25]],
-        ),
-    }
-    sg, lat, species, coords = table[name]
-    return Structure.from_spacegroup(sg, lat, species, coords)
+    """The six test crystals of ``lit_crystals`` (literature cells and positions)."""
+    return ALL[name]()
 
 
 CASES = [
