@@ -27,6 +27,7 @@ from pymatgen_crystalnet.physics.cells import grid_electrons
 if TYPE_CHECKING:
     from pymatgen.core import Composition, Lattice, Structure
 
+
 __all__ = ["normalise_candidates", "structure_electrons"]
 
 
@@ -37,14 +38,13 @@ def structure_electrons(structure: Structure, volume: float) -> float:
 
 
 def _target(
-    candidate: Any, best_structure: Structure | None, composition: Composition | None,
+    candidate: Any, best_structure: Structure | None, per_formula: float | None,
     z: int | None, conventional: Lattice | None,
 ) -> tuple[float | None, str]:  # fmt: skip
     volume = float(candidate.lattice.volume)
     if best_structure is not None:
         return structure_electrons(best_structure, volume), "structure"
-    if z is not None and composition is not None and conventional is not None:
-        per_formula = float(sum(el.Z * amt for el, amt in composition.reduced_composition.items()))
+    if z is not None and per_formula and conventional is not None:
         return z * per_formula * volume / float(conventional.volume), "given z"
     return None, "unknown"
 
@@ -79,7 +79,7 @@ def normalise_candidates(
     for cand in candidates:
         held = grid_electrons(cand.grid, cand.lattice.volume)
         target, source = _target(
-            cand, best_structures.get(cand.cell), composition, z, (conventional or {}).get(cand.cell)
+            cand, best_structures.get(cand.cell), per_formula, z, (conventional or {}).get(cand.cell)
         )
         record: dict[str, Any] = {"predicted": held, "source": source}
         if target is not None and held > 0:
