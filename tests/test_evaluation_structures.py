@@ -10,12 +10,11 @@ import torch
 from click.testing import CliRunner
 
 from pymatgen_crystalnet.cli.evaluate import evaluate as evaluate_cli
+from pymatgen_crystalnet.evaluation.structure_report import render_structure_table, summarise_structures
 from pymatgen_crystalnet.evaluation.structures import (
     METHODS,
     StructureEvaluationConfig,
     evaluate_structures,
-    render_structure_table,
-    summarise_structures,
     true_structure,
 )
 
@@ -92,6 +91,26 @@ def test_cli_structures(tmp_path, eval_export, eval_tiny_model):
     assert "(f) decoder on the true IAM density" in (out / "structures.md").read_text()
     bad = CliRunner().invoke(evaluate_cli, [*args[:-2], "--set", "methods=nope", "-o", str(tmp_path / "x")])
     assert bad.exit_code != 0 and "Unknown structure methods" in bad.output
+
+    # resume: an interrupted run (only its first crystal saved) completes to the same records
+    first = doc["crystals"][0]
+    (out / "structures.json").write_text(json.dumps({**doc, "crystals": [first]}))
+    r = CliRunner().invoke(evaluate_cli, [*args, "--resume"], catch_exceptions=False)
+    assert r.exit_code == 0 and "Resuming: 1 of 2 crystals" in r.output, r.output
+    resumed = json.loads((out / "structures.json").read_text())
+    assert [c["material_id"] for c in resumed["crystals"]] == [c["material_id"] for c in doc["crystals"]]
+    assert resumed["crystals"][0] == first and not list(out.glob("*.tmp"))
+    for old, new in zip(doc["crystals"], resumed["crystals"], strict=True):
+        assert {m: x["match_rank"] for m, x in old["methods"].items()} == {
+            m: x["match_rank"] for m, x in new["methods"].items()
+        }
+    # other settings, or --resume without --structures: refused with the reason
+    other = CliRunner().invoke(evaluate_cli, [*args[:-2], "--set", "n_refine=3", "-o", str(out), "--resume"])
+    assert other.exit_code != 0 and "settings differ (n_refine)" in other.output
+    lone = CliRunner().invoke(
+        evaluate_cli, ["--model", "x", "--data", str(eval_export), "--resume", "-o", str(out)]
+    )
+    assert lone.exit_code != 0 and "--resume continues a --structures run" in lone.output
 
 
 def test_sample_per_system_is_seeded_and_per_system():

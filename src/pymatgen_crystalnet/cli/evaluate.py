@@ -111,6 +111,12 @@ def _config(options: dict[str, object], settings: tuple[str, ...]) -> Evaluation
     "--grid the density grid; --set keys are then those of StructureEvaluationConfig (methods, k, grid, "
     "n_search_trials, n_hypotheses, n_refine, time_budget_s, seed, sample_per_system).",
 )
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="--structures: continue the run in OUT (same settings and selection), skipping the crystals "
+    "already in OUT/structures.json.",
+)
 @click.option("--device", default=None, help="auto (default: CUDA when available), cpu, cuda, cuda:N.")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice).")
 @click.option("--progress/--no-progress", default=True, show_default=True)
@@ -130,6 +136,7 @@ def evaluate(
     seed_splits: Path | None,
     settings: tuple[str, ...],
     structures: bool,
+    resume: bool,
     device: str | None,
     threads: int | None,
     progress: bool,
@@ -153,6 +160,8 @@ def evaluate(
     from pymatgen_crystalnet.model.weights import WeightsError, load_model_and_metadata
     from pymatgen_crystalnet.plotting import write_density_example
 
+    if resume and not structures:
+        raise click.ClickException("--resume continues a --structures run; give --structures too.")
     if baselines_only == (model is not None):
         raise click.ClickException("Give --model NAME_OR_FOLDER, or --baselines-only (not both).")
     options = {
@@ -187,7 +196,9 @@ def evaluate(
         torch.set_num_threads(threads)
 
     if structures:
-        _evaluate_structures(net, data, config, seeds, settings, grid, samples, device, progress, out, info)
+        _evaluate_structures(
+            net, data, config, seeds, settings, grid, samples, device, progress, out, info, resume
+        )
         return
     try:
         result = run_evaluation(
@@ -223,15 +234,12 @@ def evaluate(
 
 
 def _evaluate_structures(
-    net, data, config, seeds, settings, grid, samples, device, progress, out, info
+    net, data, config, seeds, settings, grid, samples, device, progress, out, info, resume
 ) -> None:
     """``--structures``: the structure pipeline's methods on the selected crystals."""
     from pymatgen_crystalnet.evaluation.selection import seed_splits_of, select_crystals
-    from pymatgen_crystalnet.evaluation.structures import (
-        StructureEvaluationConfig,
-        evaluate_structures,
-        write_structure_report,
-    )
+    from pymatgen_crystalnet.evaluation.structure_report import read_structure_report, write_structure_report
+    from pymatgen_crystalnet.evaluation.structures import StructureEvaluationConfig, evaluate_structures
 
     items = [*settings, *([f"grid={grid}"] if grid else []), *([f"k={samples}"] if samples else [])]
     try:
@@ -250,7 +258,12 @@ def _evaluate_structures(
         "sample_per_system": sconfig.sample_per_system,
         "crystals": len(rows),
     }
-    records: list = []
+    try:
+        records: list = read_structure_report(out, sconfig, info) if resume else []
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if records:
+        click.echo(f"Resuming: {len(records)} of {len(rows)} crystals already in {out / 'structures.json'}")
 
     def done(record: dict) -> None:
         if progress:
@@ -261,7 +274,10 @@ def _evaluate_structures(
         write_structure_report(records, sconfig, out, info)  # partial results survive an interruption
 
     try:
-        evaluate_structures(net, data, rows, sconfig, device=device or "cpu", on_crystal=done)
+        evaluate_structures(
+            net, data, rows, sconfig, device=device or "cpu", on_crystal=done,
+            skip={r["material_id"] for r in records},
+        )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     json_path, md_path = write_structure_report(records, sconfig, out, info)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -47,8 +47,6 @@ __all__ = [
     "METHODS",
     "StructureEvaluationConfig",
     "evaluate_structures",
-    "render_structure_table",
-    "summarise_structures",
 ]
 
 logger = logging.getLogger(__name__)
@@ -235,6 +233,7 @@ def evaluate_structures(
     *,
     device: str | None = "cpu",
     on_crystal: Callable[[dict[str, Any]], None] | None = None,
+    skip: Collection[str] = (),
 ) -> list[dict[str, Any]]:
     """Run every method on every crystal; one record per crystal (see the module docstring).
 
@@ -252,6 +251,9 @@ def evaluate_structures(
         Where the model predicts.
     on_crystal
         Called with each crystal's record as soon as it is done (progress, partial saves).
+    skip
+        Material ids already done (a resumed run): not run again, and not in the returned list;
+        the control partners are drawn over all ``rows``, so they do not change on resume.
     """
     from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
@@ -273,6 +275,8 @@ def evaluate_structures(
     records = []
     for j, i in enumerate(rows):
         i = int(i)
+        if str(data.material_id[i]) in skip:
+            continue
         record: dict[str, Any] = {
             "material_id": str(data.material_id[i]),
             "formula": str(data.formula[i]),
@@ -320,78 +324,3 @@ def evaluate_structures(
         if on_crystal is not None:
             on_crystal(record)
     return records
-
-
-def summarise_structures(records: list[dict[str, Any]], methods: Sequence[str], k: int = 5) -> list[dict]:
-    """Per crystal system and method: n, top-1 and top-k match rates, mean RMS, mean seconds."""
-    systems = sorted({r["crystal_system"] for r in records if "methods" in r})
-    out = []
-    for system in [*systems, "all"]:
-        for method in methods:
-            recs = [
-                r["methods"][method]
-                for r in records
-                if method in r.get("methods", {}) and (system == "all" or r["crystal_system"] == system)
-            ]
-            if not recs:
-                continue
-            ranks = [x["match_rank"] for x in recs]
-            rms = [x["rms"] for x in recs if x["rms"] is not None]
-            out.append(
-                {
-                    "system": system,
-                    "method": method,
-                    "n": len(recs),
-                    "top1": sum(r == 0 for r in ranks) / len(recs),
-                    "topk": sum(r is not None and r < k for r in ranks) / len(recs),
-                    "rms": float(np.mean(rms)) if rms else None,
-                    "seconds": float(np.mean([x["seconds"] for x in recs])),
-                }
-            )
-    return out
-
-
-def render_structure_table(summary: list[dict], k: int = 5) -> str:
-    """Markdown table of :func:`summarise_structures`."""
-    lines = [
-        f"| system | method | n | top-1 | top-{k} | mean RMS (matches) | s / pattern |",
-        "|---|---|---:|---:|---:|---:|---:|",
-    ]
-    for row in summary:
-        rms = "–" if row["rms"] is None else f"{row['rms']:.4f}"
-        lines.append(
-            f"| {row['system']} | {LABELS[row['method']]} | {row['n']} | {row['top1']:.0%} | "
-            f"{row['topk']:.0%} | {rms} | {row['seconds']:.1f} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def write_structure_report(
-    records: list[dict[str, Any]], config: StructureEvaluationConfig, out: Any, info: dict[str, Any]
-) -> tuple[Any, Any]:
-    """Write ``OUT/structures.json`` (settings, summary, every crystal) and ``OUT/structures.md``."""
-    import json
-    from pathlib import Path
-
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    summary = summarise_structures(records, config.methods, config.k)
-    doc = {"info": info, "config": config.as_dict(), "summary": summary, "crystals": records}
-    json_path = folder / "structures.json"
-    json_path.write_text(json.dumps(doc, indent=1, default=str))
-    n = sum("methods" in r for r in records)
-    md = [
-        "# Structure evaluation",
-        "",
-        f"{n} crystals; true cell and formula given (Z found), k = {config.k}, grid {config.grid}³, "
-        f"{config.n_search_trials} search trials per space group and Z, {config.n_hypotheses} hypotheses, "
-        f"{config.n_refine} refined, budget {config.time_budget_s:g} s per method and pattern.",
-        "Match: StructureMatcher(ltol=0.3, stol=0.5, angle_tol=10); RMS normalised by (V/N)^(1/3).",
-        "",
-        render_structure_table(summary, config.k),
-    ]
-    for key, value in info.items():
-        md.append(f"- {key}: {value}")
-    md_path = folder / "structures.md"
-    md_path.write_text("\n".join(md) + "\n")
-    return json_path, md_path
