@@ -88,7 +88,8 @@ def test_signed_synthesis_of_the_features_is_the_density(make):
     """Σ s_h |F_h| cos 2πh·x from the simulated pattern, known signs: map CC > 0.9 with the IAM density."""
     b_factor = 1.0
     structure = canonical_cell(make(), "primitive")
-    r = read_reflections(xrd_vector(structure, b_factor=b_factor), structure.lattice.matrix, k=2000, d_min=0.5)
+    vector = xrd_vector(structure, b_factor=b_factor)
+    r = read_reflections(vector, structure.lattice.matrix, k=2000, d_min=0.5)
     n = r.n_reflections
     assert 500 < n < 2000
     hkl = r.hkl[:n].astype(float)
