@@ -194,10 +194,8 @@ class _Densities:
         comp = apply_composition_mode(self.data.composition[composition_row], mode, rng)
         xrd = torch.from_numpy(self.data.xrd[[pattern_row]].astype(np.float32)).to(self.device)
         comp_t = torch.from_numpy(np.asarray(comp, dtype=np.float32)[None]).to(self.device)
-        # a model that reads the cell gets the crystal's own cell, the pattern read on it
-        arrays = self.model.config.cell_inputs.arrays(
-            self.data.xrd[[pattern_row]], self.data.lattice[[composition_row]]
-        )
+        spec = self.model.config.cell_inputs  # a model that reads the cell: own cell, shown pattern
+        arrays = spec.arrays(self.data.xrd[[pattern_row]], self.data.lattice[[composition_row]])
         cell = {k: torch.from_numpy(v).to(self.device) for k, v in arrays.items()}
         with torch.no_grad():
             grids = self.model.predict_grid(
