@@ -201,9 +201,13 @@ class ReflectionSynthesis(nn.Module):
         self, points: torch.Tensor, code: dict[str, torch.Tensor], context: torch.Tensor
     ) -> torch.Tensor:
         """``(*S, P, M)`` channels at ``points`` (``(P, 3)`` or ``(B, P, 3)``)."""
-        coeff = self.coefficients(code, context)
-        basis = reflection_basis(points, code["hkl"])  # (B, P, 2K)
-        return torch.matmul(basis.to(coeff.dtype), coeff)
+        coeff = self.coefficients(code, context)  # (*S, 2K, M)
+        k = code["hkl"].shape[-2]
+        with torch.autocast(device_type=points.device.type, enabled=False):
+            angles = (2 * math.pi) * torch.matmul(points.float(), code["hkl"].float().transpose(-1, -2))
+            cos, sin = torch.cos(angles), torch.sin(angles)  # (B, P, K) each: no (B, P, 2K) copy
+        dtype = coeff.dtype
+        return torch.matmul(cos.to(dtype), coeff[..., :k, :]) + torch.matmul(sin.to(dtype), coeff[..., k:, :])
 
 
 class CellEncoder(nn.Module):
