@@ -97,6 +97,13 @@ class LatticeEncoder(nn.Module):
         return self.mlp(lattice_features(lattice))
 
 
+def _cos_sin(points: torch.Tensor, hkl: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``cos 2πh·x`` and ``sin 2πh·x``, each ``(B, P, K)``, in float32 whatever the autocast."""
+    with torch.autocast(device_type=points.device.type, enabled=False):
+        angles = (2 * math.pi) * torch.matmul(points.float(), hkl.float().transpose(-1, -2))
+        return torch.cos(angles), torch.sin(angles)
+
+
 def reflection_basis(
     points: torch.Tensor, hkl: torch.Tensor, amplitude: torch.Tensor | None = None
 ) -> torch.Tensor:
@@ -114,16 +121,14 @@ def reflection_basis(
     Returns
     -------
     torch.Tensor
-        ``(B, P, 2K)``: the K cosines, then the K sines.
+        ``(B, P, 2K)``: the K cosines, then the K sines. (:class:`ReflectionSynthesis` uses the
+        two halves without building this concatenation.)
     """
-    with torch.autocast(device_type=points.device.type, enabled=False):
-        h = hkl.float()
-        angles = (2 * math.pi) * torch.matmul(points.float(), h.transpose(-1, -2))  # (B, P, K)
-        cos, sin = torch.cos(angles), torch.sin(angles)
-        if amplitude is not None:
-            amp = amplitude.float().unsqueeze(-2)
-            cos, sin = cos * amp, sin * amp
-        return torch.cat([cos, sin], dim=-1)
+    cos, sin = _cos_sin(points, hkl)
+    if amplitude is not None:
+        amp = amplitude.float().unsqueeze(-2)
+        cos, sin = cos * amp, sin * amp
+    return torch.cat([cos, sin], dim=-1)
 
 
 def reflection_tokens(hkl: torch.Tensor, amplitude: torch.Tensor, lattice: torch.Tensor) -> torch.Tensor:
@@ -203,9 +208,7 @@ class ReflectionSynthesis(nn.Module):
         """``(*S, P, M)`` channels at ``points`` (``(P, 3)`` or ``(B, P, 3)``)."""
         coeff = self.coefficients(code, context)  # (*S, 2K, M)
         k = code["hkl"].shape[-2]
-        with torch.autocast(device_type=points.device.type, enabled=False):
-            angles = (2 * math.pi) * torch.matmul(points.float(), code["hkl"].float().transpose(-1, -2))
-            cos, sin = torch.cos(angles), torch.sin(angles)  # (B, P, K) each: no (B, P, 2K) copy
+        cos, sin = _cos_sin(points, code["hkl"])  # (B, P, K) each
         dtype = coeff.dtype
         return torch.matmul(cos.to(dtype), coeff[..., :k, :]) + torch.matmul(sin.to(dtype), coeff[..., k:, :])
 
