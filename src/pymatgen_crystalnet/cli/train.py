@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 
 from pymatgen_crystalnet.cli.settings import apply_set, set_option
+from pymatgen_crystalnet.model.config import PRESETS
 
 __all__ = ["train"]
 
@@ -38,7 +39,7 @@ logger = logging.getLogger(__name__)
 )
 @click.option(
     "--preset",
-    type=click.Choice(["small", "paper"]),
+    type=click.Choice(sorted(PRESETS)),
     default=None,
     help="Model and training preset [default: small; on --resume the run's own settings].",
 )

@@ -8,6 +8,15 @@ Each item is a dict of tensors::
      "density": (P,) float32,         # e/Å³ at the points
      "index": int}                    # row in the (sub)set
 
+and, for a network that reads the cell (``cell_inputs``, see
+:class:`~pymatgen_crystalnet.featurize.reflections.CellInputSpec`)::
+
+     "lattice": (3, 3) float32        # the canonical cell (rows, Å)
+     "hkl": (K, 3) int16              # with reflections: the cell's first K reflections
+     "amplitude": (K,) float32        #   and their amplitudes read from the XRD vector
+
+computed once for all crystals when the dataset is made (:func:`cell_arrays`), not per item.
+
 Points are stratified as in the paper: one uniform point in each cell of a
 ``points_per_axis``³ partition of the unit cell (10³ = 1000 by default). The density is the
 exact IAM value at each point (from the exported structure arrays and form-factor table, B as
@@ -37,8 +46,9 @@ from pymatgen_crystalnet.data.reader import (
     stratified_points,
     trilinear_periodic,
 )
+from pymatgen_crystalnet.featurize.reflections import CellInputSpec
 
-__all__ = ["CrystalDensityDataset", "load_split"]
+__all__ = ["CrystalDensityDataset", "cell_arrays", "load_split"]
 
 TargetKind = Literal["auto", "iam", "grid", "none"]
 _BELOW_ONE = np.nextafter(np.float32(1.0), np.float32(0.0))
@@ -64,6 +74,9 @@ class CrystalDensityDataset(Dataset):
     target
         ``auto`` (grid where stored, else IAM), ``iam``, ``grid`` (error for crystals without
         one) or ``none`` (no ``density`` key: the caller computes it, e.g. on the GPU).
+    cell_inputs
+        The cell inputs the network reads (``CrystalNetConfig.cell_inputs``); None or an
+        empty spec: none.
     """
 
     def __init__(
@@ -76,6 +89,7 @@ class CrystalDensityDataset(Dataset):
         seed: int = 0,
         fixed_points: bool = False,
         target: TargetKind = "auto",
+        cell_inputs: CellInputSpec | None = None,
     ) -> None:
         data = data if isinstance(data, ExportedDataset) else load_export(data)
         self.data = data.subset(split) if split is not None else data
@@ -95,6 +109,7 @@ class CrystalDensityDataset(Dataset):
         self.fixed_points = fixed_points
         self.target: TargetKind = target
         self.epoch = 0
+        self.cell_arrays = cell_arrays(self.data, cell_inputs)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -147,7 +162,21 @@ class CrystalDensityDataset(Dataset):
         if self.target != "none":
             density = self.density_at(index, points.astype(np.float64))
             item["density"] = torch.from_numpy(density.astype(np.float32))
+        item.update({key: torch.from_numpy(arr[index]) for key, arr in self.cell_arrays.items()})
         return item
+
+
+# ---------------------------------------------------------------- cell inputs (one hook)
+def cell_arrays(data: ExportedDataset, spec: CellInputSpec | None) -> dict[str, np.ndarray]:
+    """The per-crystal cell inputs of every crystal of ``data``, computed once.
+
+    ``lattice (N, 3, 3) float32`` and, with reflections, ``hkl (N, K, 3) int16`` and
+    ``amplitude (N, K) float32`` (read from the export's XRD vectors on its canonical cells);
+    ``{}`` when ``spec`` is None or asks for nothing. Items carry row ``index`` of each array.
+    """
+    if spec is None or not spec.needed:
+        return {}
+    return spec.arrays(data.xrd, data.lattice)
 
 
 def load_split(
@@ -156,6 +185,6 @@ def load_split(
     """The :class:`CrystalDensityDataset` of one split (or several) of an export.
 
     ``kwargs`` go to :class:`CrystalDensityDataset` (``points_per_axis``,
-    ``composition_mode``, ``seed``, ``fixed_points``, ``target``).
+    ``composition_mode``, ``seed``, ``fixed_points``, ``target``, ``cell_inputs``).
     """
     return CrystalDensityDataset(path, split, **kwargs)

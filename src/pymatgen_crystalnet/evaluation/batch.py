@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import torch
 
     from pymatgen_crystalnet.data.reader import ExportedDataset
+    from pymatgen_crystalnet.featurize.reflections import CellInputSpec
 
 __all__ = ["Batch", "truth_grid"]
 
@@ -80,6 +81,7 @@ class Batch:
     verification: list[dict[str, Any] | None] = field(default_factory=list)
     _composition: dict[str, torch.Tensor] = field(default_factory=dict, init=False, repr=False)
     _patterns: torch.Tensor | None = field(default=None, init=False, repr=False)
+    _cell: dict[str, torch.Tensor] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def load(
@@ -158,6 +160,33 @@ class Batch:
         if self._patterns is None:
             self._patterns = self.patterns_of(self.rows)
         return self._patterns
+
+    def cell_inputs(
+        self,
+        spec: CellInputSpec,
+        pattern_rows: NDArray[np.int64] | None = None,
+        where: NDArray[np.int64] | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """The cell inputs of a model that reads the cell (``{}`` for one that does not).
+
+        Each crystal (at batch positions ``where``, default all) is given its own cell, and
+        the reflections of that cell read from the pattern of export row ``pattern_rows``
+        (default: its own pattern; the control passes its partners').
+        """
+        if not spec.needed:
+            return {}
+        own = pattern_rows is None and where is None
+        if own and self._cell is not None:
+            return self._cell
+        import torch
+
+        rows = self.rows if where is None else self.rows[where]
+        patterns = rows if pattern_rows is None else pattern_rows
+        arrays = spec.arrays(self.data.xrd[patterns], self.data.lattice[rows])
+        out = {k: torch.from_numpy(v).to(self.device) for k, v in arrays.items()}
+        if own:
+            self._cell = out
+        return out
 
     def composition(self, mode: str) -> torch.Tensor:
         """The crystals' composition inputs in composition ``mode`` (seeded per crystal), ``(B, 118)``.

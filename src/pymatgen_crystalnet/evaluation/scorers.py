@@ -11,6 +11,9 @@
 
 The latent samples come from a :class:`Sampler`, which holds one seeded generator per method
 family for the whole run, so a family's samples do not depend on which other families run.
+A model that reads the cell (``lattice``, and the reflections read from the pattern on it) is
+given each crystal's own cell and the reflections of the pattern it is shown: for ``control``,
+the partner's pattern read on the crystal's own cell (:meth:`~.batch.Batch.cell_inputs`).
 :func:`make_scorers` builds the families a configuration asks for, in report order.
 """
 
@@ -26,9 +29,12 @@ from pymatgen_crystalnet.evaluation.result import Example
 from pymatgen_crystalnet.scoring.density_metrics import METRICS
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import torch
 
     from pymatgen_crystalnet.evaluation.batch import Batch
+    from pymatgen_crystalnet.featurize.reflections import CellInputSpec
     from pymatgen_crystalnet.model.crystalnet import CrystalNet
     from pymatgen_crystalnet.scoring.alignment import AlignedScores
 
@@ -80,14 +86,38 @@ class Sampler:
             g.manual_seed(seed * 1000 + offset)
             self.generators[family] = g
 
-    def sample(self, patterns: torch.Tensor, composition: torch.Tensor, k: int, family: str) -> torch.Tensor:
-        """``(k, B, n, n, n)`` densities from the next draws of ``family``'s generator."""
-        generator = self.generators[family]
-        return self.model.predict_grid(patterns, composition, n=self.n, k=k, generator=generator)
+    def sample(
+        self,
+        patterns: torch.Tensor,
+        composition: torch.Tensor,
+        k: int,
+        family: str,
+        cell: Mapping[str, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """``(k, B, n, n, n)`` densities from the next draws of ``family``'s generator.
 
-    def means(self, patterns: torch.Tensor, composition: torch.Tensor) -> torch.Tensor:
+        ``cell``: the cell inputs (``lattice``, ``hkl``, ``amplitude``) of a model that reads them.
+        """
+        generator = self.generators[family]
+        return self.model.predict_grid(
+            patterns, composition, n=self.n, k=k, generator=generator, **(cell or {})
+        )
+
+    def means(
+        self,
+        patterns: torch.Tensor,
+        composition: torch.Tensor,
+        cell: Mapping[str, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
         """``(B, n, n, n)``: the one deterministic prediction from the latent means."""
-        return self.model.predict_grid(patterns, composition, n=self.n, k=1, deterministic=True)[0]
+        return self.model.predict_grid(
+            patterns, composition, n=self.n, k=1, deterministic=True, **(cell or {})
+        )[0]
+
+    @property
+    def cell_spec(self) -> CellInputSpec:
+        """The cell inputs the model reads."""
+        return self.model.config.cell_inputs
 
 
 def _aligned(
@@ -128,12 +158,13 @@ class ModelScorer:
 
         config = self.config
         comp = batch.composition(self.model_mode)
-        pred = self.sampler.sample(batch.patterns, comp, config.samples, "model")
+        cell = batch.cell_inputs(self.sampler.cell_spec)
+        pred = self.sampler.sample(batch.patterns, comp, config.samples, "model", cell)
         res = _aligned(config, pred, batch.truth, config.translation)
         batch.put("model", best_scores(res.rotation))
         if res.translation is not None:
             batch.put("model_translation", best_scores(res.translation))
-        strict = self.sampler.means(batch.patterns, comp)
+        strict = self.sampler.means(batch.patterns, comp, cell)
         batch.put("strict", grid_scores(strict, batch.truth, config.win_size))
         if config.verification:
             _verify(batch, pred, res.rotation)
@@ -216,7 +247,9 @@ class ControlScorer:
         pick = torch.from_numpy(has).to(batch.device)
         comp = batch.composition(self.model_mode)[pick]
         patterns = batch.patterns_of(batch.partner_rows)
-        pred = self.sampler.sample(patterns, comp, self.config.samples, "control")
+        # the partner's pattern read on the crystal's own cell: the model is never shown the truth
+        cell = batch.cell_inputs(self.sampler.cell_spec, pattern_rows=batch.partner_rows, where=has)
+        pred = self.sampler.sample(patterns, comp, self.config.samples, "control", cell)
         res = _aligned(self.config, pred, batch.truth[pick], self.config.translation)
         batch.put("control", best_scores(res.rotation), has)
         if res.translation is not None:
@@ -268,7 +301,8 @@ class AblationScorer:
         for mode in ABLATION_MODES:
             family = f"ablation:{mode}"
             k = self.config.ablation_samples
-            pred = self.sampler.sample(batch.patterns, batch.composition(mode), k, family)
+            cell = batch.cell_inputs(self.sampler.cell_spec)
+            pred = self.sampler.sample(batch.patterns, batch.composition(mode), k, family, cell)
             batch.put(family, best_scores(_aligned(self.config, pred, batch.truth, False).rotation))
 
 

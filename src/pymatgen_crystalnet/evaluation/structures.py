@@ -192,9 +192,12 @@ class _Densities:
         comp = apply_composition_mode(self.data.composition[composition_row], mode, rng)
         xrd = torch.from_numpy(self.data.xrd[[pattern_row]].astype(np.float32)).to(self.device)
         comp_t = torch.from_numpy(np.asarray(comp, dtype=np.float32)[None]).to(self.device)
+        spec = self.model.config.cell_inputs  # a model that reads the cell: own cell, shown pattern
+        arrays = spec.arrays(self.data.xrd[[pattern_row]], self.data.lattice[[composition_row]])
+        cell = {k: torch.from_numpy(v).to(self.device) for k, v in arrays.items()}
         with torch.no_grad():
             grids = self.model.predict_grid(
-                xrd, comp_t, n=self.config.grid, k=self.config.k, generator=self.generators[family]
+                xrd, comp_t, n=self.config.grid, k=self.config.k, generator=self.generators[family], **cell
             )[:, 0]
         return [g for g in grids.cpu().numpy().astype(np.float64)], time.perf_counter() - t0
 

@@ -4,9 +4,10 @@ Public names are loaded lazily, so ``from pymatgen_crystalnet.model import Cryst
 does not import torch.
 
 - :class:`CrystalNetConfig` (``config.py``): hyperparameters and the ``paper`` / ``small``
-  presets.
+  presets (and ``small-lattice`` / ``small-reflections``, which also read the cell).
 - :class:`CrystalNet` (``crystalnet.py``): the model; encoders in ``encoders.py``, positional
-  encoding in ``positional.py``, FiLM fusion in ``film.py``, regressor in ``regressor.py``.
+  encoding in ``positional.py``, FiLM fusion in ``film.py``, regressor in ``regressor.py``,
+  the optional inputs from the known cell in ``cell_inputs.py``.
 - :func:`save_model`, :func:`load_model`, :func:`load_model_and_metadata`,
   :class:`WeightsError` (``weights.py``): safetensors + JSON weights folders.
 """

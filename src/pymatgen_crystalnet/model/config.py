@@ -15,15 +15,25 @@ Presets
 ``small``
     The same architecture, narrower (128-d codes and features) and shallower, sized to train
     usefully on two CPU cores in about an hour on ~5 k crystals. About 0.8 M parameters.
+``small-lattice``
+    ``small`` that also reads the cell the density lives on (a 32-d lattice code joins the
+    latent codes at the FiLM fusion). The solver and the evaluation always know the cell.
+``small-reflections``
+    ``small-lattice`` that also reads the pattern placed on the cell: the observed amplitudes
+    of the cell's first 256 reflections, turned into 16 learnt Fourier-synthesis channels per
+    query point (``model/cell_inputs.py``; docs/model.md).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pymatgen_crystalnet.configs import PresetConfig
+
+if TYPE_CHECKING:
+    from pymatgen_crystalnet.featurize.reflections import CellInputSpec
 
 __all__ = [
     "PRESETS",
@@ -40,23 +50,36 @@ TargetTransform = Literal["none", "log1p"]
 KLReduction = Literal["mean", "sum"]
 
 
+_SMALL: dict[str, Any] = {
+    "latent_dim": 128,
+    "xrd_layers_per_block": 4,
+    "composition_layers": 3,
+    "composition_hidden": 128,
+    "fusion_layers": 4,
+    "fusion_hidden": 256,
+    "n_frequencies": 128,
+    "embed_dim": 128,
+    "regressor_blocks": 2,
+    "regressor_layers_per_block": 3,
+    "regressor_hidden": 128,
+}
+
 #: Named presets: keyword arguments of :class:`CrystalNetConfig`.
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
-    "small": {
-        "latent_dim": 128,
-        "xrd_layers_per_block": 4,
-        "composition_layers": 3,
-        "composition_hidden": 128,
-        "fusion_layers": 4,
-        "fusion_hidden": 256,
-        "n_frequencies": 128,
-        "embed_dim": 128,
-        "regressor_blocks": 2,
-        "regressor_layers_per_block": 3,
-        "regressor_hidden": 128,
+    "small": dict(_SMALL),
+    "small-lattice": {**_SMALL, "lattice_dim": 32},
+    "small-reflections": {
+        **_SMALL,
+        "lattice_dim": 32,
+        "n_reflections": 256,
+        "reflection_channels": 16,
+        "reflection_hidden": 64,
     },
 }
+
+#: Integer fields for which 0 means "off" (the others must be at least 1).
+_MAY_BE_ZERO = ("frequency_seed", "lattice_dim", "n_reflections", "reflection_tolerance_bins")
 
 
 @dataclass
@@ -128,6 +151,22 @@ class CrystalNetConfig(PresetConfig):
         Floor added to the softplus of the σ heads, keeping log σ finite.
     frequency_seed
         Seed of the random Fourier frequencies (stored in the weights too).
+    lattice_dim
+        Width of the lattice code (``model/cell_inputs.py``); 0 (the paper): the network
+        does not read the cell.
+    lattice_hidden
+        Width of the lattice encoder's hidden layer.
+    n_reflections
+        K, the reflections of the cell whose observed amplitudes the network reads (the
+        pattern placed on the lattice); 0 (the paper): none.
+    reflection_channels
+        M, the learnt Fourier-synthesis channels given to every query point.
+    reflection_hidden
+        Width of the network that computes the synthesis coefficients per reflection.
+    reflection_d_min
+        Smallest d-spacing (Å) read from the pattern; 0: up to 2θ = 180° (Mo Kα).
+    reflection_tolerance_bins
+        How many bins an observed peak may lie from a reflection and still be read as it.
     """
 
     n_xrd_bins: int = 1024
@@ -157,6 +196,14 @@ class CrystalNetConfig(PresetConfig):
     kl_reduction: KLReduction = "mean"
     min_sigma: float = 1e-4
     frequency_seed: int = 0
+    # inputs from the known cell (off in the paper's network; model/cell_inputs.py)
+    lattice_dim: int = 0
+    lattice_hidden: int = 64
+    n_reflections: int = 0
+    reflection_channels: int = 16
+    reflection_hidden: int = 64
+    reflection_d_min: float = 0.0
+    reflection_tolerance_bins: int = 2
     preset: str | None = field(default=None, compare=False)
 
     presets = PRESETS
@@ -176,8 +223,10 @@ class CrystalNetConfig(PresetConfig):
             value = getattr(self, f.name)
             if f.type == "int" and (isinstance(value, bool) or not isinstance(value, int)):
                 raise ValueError(f"{f.name} must be an integer, got {value!r}.")
-            if f.type == "int" and f.name != "frequency_seed" and value < 1:
+            if f.type == "int" and f.name not in _MAY_BE_ZERO and value < 1:
                 raise ValueError(f"{f.name} must be at least 1, got {value}.")
+            if f.type == "int" and f.name in _MAY_BE_ZERO and f.name != "frequency_seed" and value < 0:
+                raise ValueError(f"{f.name} must be at least 0, got {value}.")
             if f.type == "float":
                 value = float(value)
                 setattr(self, f.name, value)
@@ -195,3 +244,20 @@ class CrystalNetConfig(PresetConfig):
     def uses_composition(self) -> bool:
         """Whether the network has a composition branch (``composition_mode != "none"``)."""
         return self.composition_mode != "none"
+
+    @property
+    def uses_cell(self) -> bool:
+        """Whether the network reads the cell (``lattice``, and with reflections ``hkl``, ``amplitude``)."""
+        return self.lattice_dim > 0 or self.n_reflections > 0
+
+    @property
+    def cell_inputs(self) -> CellInputSpec:
+        """What a caller must compute per crystal for this network (see ``featurize/reflections.py``)."""
+        from pymatgen_crystalnet.featurize.reflections import CellInputSpec
+
+        return CellInputSpec(
+            lattice=self.uses_cell,
+            n_reflections=self.n_reflections,
+            d_min=self.reflection_d_min,
+            tolerance_bins=self.reflection_tolerance_bins,
+        )

@@ -14,6 +14,15 @@ P points share its codes. The regressor's output lives in the training space of 
 transform (``target.py``); the ``predict_*`` methods return e/Å³.
 
 With ``composition_mode == "none"`` the network has no composition encoder and z_c ≡ 0.
+
+Optional inputs from the known cell (``cell_inputs.py``; off in the ``paper`` and ``small``
+presets): with ``lattice_dim > 0`` the cell ``lattice (B, 3, 3)`` becomes a code that joins
+[z_x, z_c] at the FiLM input; with ``n_reflections > 0`` the observed amplitudes of the cell's
+reflections (``hkl (B, K, 3)``, ``amplitude (B, K)``) become ``reflection_channels`` learnt
+Fourier syntheses per query point, concatenated to γ⊙p + β before the regressor. Every method
+that evaluates the network takes them as the keyword arguments ``lattice``, ``hkl`` and
+``amplitude`` (:attr:`CrystalNetConfig.cell_inputs` says which, and computes them from
+patterns and cells).
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from pymatgen_crystalnet.model.cell_inputs import CellEncoder
 from pymatgen_crystalnet.model.config import CrystalNetConfig
 from pymatgen_crystalnet.model.encoders import CompositionEncoder, XRDEncoder
 from pymatgen_crystalnet.model.film import FiLM
@@ -65,6 +75,8 @@ class CrystalNet(nn.Module):
         self.positional = FourierFeatures(config)
         self.film = FiLM(config)
         self.regressor = Regressor(config)
+        # inputs from the known cell; absent (no parameters) in the paper's network
+        self.cell = CellEncoder(config) if config.uses_cell else None
 
     # ------------------------------------------------------------------ building blocks
     def num_parameters(self, trainable_only: bool = True) -> int:
@@ -80,6 +92,19 @@ class CrystalNet(nn.Module):
                 f"composition must have shape ({xrd.shape[0]}, {c.n_elements}), "
                 f"got {tuple(composition.shape)}."
             )
+
+    def encode_cell(
+        self,
+        batch: int,
+        lattice: torch.Tensor | None = None,
+        hkl: torch.Tensor | None = None,
+        amplitude: torch.Tensor | None = None,
+    ) -> dict[str, Any] | None:
+        """The per-crystal code of the cell inputs (:class:`~.cell_inputs.CellEncoder`); None without them."""
+        if self.cell is None:
+            return None
+        dtype = self.positional.frequencies.dtype
+        return self.cell(batch, lattice, hkl, amplitude, dtype=dtype)
 
     def encode(self, xrd: torch.Tensor, composition: torch.Tensor) -> dict[str, torch.Tensor]:
         """Run both encoders.
@@ -122,7 +147,13 @@ class CrystalNet(nn.Module):
             eps = torch.randn_like(mu)
         return mu + sigma * eps
 
-    def decode(self, z_xrd: torch.Tensor, z_composition: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    def decode(
+        self,
+        z_xrd: torch.Tensor,
+        z_composition: torch.Tensor,
+        points: torch.Tensor,
+        cell: dict[str, Any] | None = None,
+    ) -> torch.Tensor:
         """Evaluate the density field of each latent pair at query points.
 
         Parameters
@@ -132,19 +163,32 @@ class CrystalNet(nn.Module):
         points
             ``(P, 3)`` fractional coordinates shared by all codes, or per-crystal points whose
             leading shape broadcasts against S, e.g. ``(B, P, 3)``.
+        cell
+            :meth:`encode_cell` of the B crystals (needed when the network reads the cell).
 
         Returns
         -------
         torch.Tensor
             ``(*S, P)`` values in the training space of the target transform.
         """
-        gamma, beta = self.film(
-            z_xrd.reshape(-1, z_xrd.shape[-1]), z_composition.reshape(-1, z_xrd.shape[-1])
-        )
         lead = z_xrd.shape[:-1]
+        lattice_code = None if cell is None else cell["lattice"]
+        if lattice_code is not None:
+            lattice_code = lattice_code.expand(*lead, lattice_code.shape[-1])
+        gamma, beta = self.film(
+            z_xrd.reshape(-1, z_xrd.shape[-1]),
+            z_composition.reshape(-1, z_xrd.shape[-1]),
+            None if lattice_code is None else lattice_code.reshape(-1, lattice_code.shape[-1]),
+        )
         gamma = gamma.reshape(*lead, -1)
         beta = beta.reshape(*lead, -1)
         modulated = FiLM.modulate(self.positional(points), gamma, beta)
+        if self.cell is not None and self.cell.reflections is not None:
+            if cell is None:
+                raise ValueError("This model reads reflections: decode needs cell=encode_cell(...).")
+            parts = [z_xrd, z_composition] + ([] if lattice_code is None else [lattice_code])
+            channels = self.cell.reflections(points, cell["reflections"], torch.cat(parts, dim=-1))
+            modulated = torch.cat([modulated, channels.to(modulated.dtype)], dim=-1)
         out = self.regressor(modulated.reshape(-1, modulated.shape[-1]))
         return out.reshape(modulated.shape[:-1])
 
@@ -156,6 +200,10 @@ class CrystalNet(nn.Module):
         points: torch.Tensor,
         sample: bool = True,
         eps: tuple[torch.Tensor, torch.Tensor] | None = None,
+        *,
+        lattice: torch.Tensor | None = None,
+        hkl: torch.Tensor | None = None,
+        amplitude: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         """Training/inference pass on one batch of crystals.
 
@@ -173,6 +221,8 @@ class CrystalNet(nn.Module):
             Optional ``(eps_xrd, eps_composition)``, each ``(B, latent_dim)``, standard normal
             noise to use instead of the global RNG (the trainer uses this to make distributed
             runs draw exactly the noise of a single-process run).
+        lattice, hkl, amplitude
+            The cell inputs (see :meth:`encode_cell`), for a network that reads them.
 
         Returns
         -------
@@ -182,13 +232,14 @@ class CrystalNet(nn.Module):
             ``kl_composition`` ``(B,)`` (zero without a composition branch).
         """
         enc = self.encode(xrd, composition)
+        cell = self.encode_cell(xrd.shape[0], lattice, hkl, amplitude)
         if sample:
             e_x, e_c = eps if eps is not None else (None, None)
             z_x = self.reparameterise(enc["mu_xrd"], enc["sigma_xrd"], e_x)
             z_c = self.reparameterise(enc["mu_composition"], enc["sigma_composition"], e_c)
         else:
             z_x, z_c = enc["mu_xrd"], enc["mu_composition"]
-        density = self.decode(z_x, z_c, points)
+        density = self.decode(z_x, z_c, points, cell)
         kl_x = kl_divergence(enc["mu_xrd"], enc["sigma_xrd"], self.config.kl_reduction)
         if self.composition_encoder is not None:
             kl_c = kl_divergence(enc["mu_composition"], enc["sigma_composition"], self.config.kl_reduction)
@@ -207,6 +258,10 @@ class CrystalNet(nn.Module):
         deterministic: bool = False,
         batch_points: int = 2**17,
         generator: torch.Generator | None = None,
+        *,
+        lattice: torch.Tensor | None = None,
+        hkl: torch.Tensor | None = None,
+        amplitude: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Densities (e/Å³) of k latent samples per crystal at the given points.
 
@@ -228,6 +283,8 @@ class CrystalNet(nn.Module):
             Upper bound on rows evaluated at once.
         generator
             Optional RNG (on the model's device) for the latent noise.
+        lattice, hkl, amplitude
+            The cell inputs (see :meth:`encode_cell`), for a network that reads them.
 
         Returns
         -------
@@ -238,6 +295,7 @@ class CrystalNet(nn.Module):
         self.eval()
         try:
             enc = self.encode(xrd, composition)
+            cell = self.encode_cell(xrd.shape[0], lattice, hkl, amplitude)
             mu_x, mu_c = enc["mu_xrd"], enc["mu_composition"]
             b, d = mu_x.shape
             if deterministic:
@@ -256,7 +314,7 @@ class CrystalNet(nn.Module):
             out = []
             for start in range(0, n_points, chunk):
                 part = points[..., start : start + chunk, :]
-                out.append(self.decode(z_x, z_c, part))
+                out.append(self.decode(z_x, z_c, part, cell))
             y = torch.cat(out, dim=-1) if out else torch.empty(k, b, 0, device=mu_x.device)
             return target_to_density(y.float(), self.config)
         finally:
@@ -272,8 +330,14 @@ class CrystalNet(nn.Module):
         deterministic: bool = False,
         batch_points: int = 2**17,
         generator: torch.Generator | None = None,
+        *,
+        lattice: torch.Tensor | None = None,
+        hkl: torch.Tensor | None = None,
+        amplitude: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Densities (e/Å³) of k latent samples on the n×n×n fractional grid of each crystal.
+
+        ``lattice``, ``hkl``, ``amplitude``: the cell inputs, for a network that reads them.
 
         Returns
         -------
@@ -290,6 +354,9 @@ class CrystalNet(nn.Module):
             deterministic=deterministic,
             batch_points=batch_points,
             generator=generator,
+            lattice=lattice,
+            hkl=hkl,
+            amplitude=amplitude,
         )
         return out.reshape(k, xrd.shape[0], n, n, n)
 
@@ -299,5 +366,5 @@ class CrystalNet(nn.Module):
 
     @classmethod
     def from_preset(cls, name: str, **overrides: Any) -> CrystalNet:
-        """A freshly initialised model of the named preset (``"paper"``, ``"small"``)."""
+        """A freshly initialised model of the named preset (``"paper"``, ``"small"``, …)."""
         return cls(CrystalNetConfig.from_preset(name, **overrides))

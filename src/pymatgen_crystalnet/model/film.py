@@ -8,6 +8,9 @@ P = γ ⊙ p(x) + β (feature-wise linear modulation, Perez et al. 2018).
 
 γ is parameterised as 1 + MLP(z), so an untrained network starts near the identity
 modulation instead of near zero.
+
+A network that reads the cell (``lattice_dim > 0``, ``cell_inputs.py``) appends its lattice
+code to the concatenation: the fusion MLPs then read ``2·latent_dim + lattice_dim`` values.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ __all__ = ["FiLM"]
 
 
 def _fusion_mlp(config: CrystalNetConfig, bias: bool) -> nn.Sequential:
-    widths = [2 * config.latent_dim] + [config.fusion_hidden] * (config.fusion_layers - 1)
+    n_in = 2 * config.latent_dim + config.lattice_dim
+    widths = [n_in] + [config.fusion_hidden] * (config.fusion_layers - 1)
     layers: list[nn.Module] = [linear_bn_relu(a, b) for a, b in pairwise(widths)]
     layers.append(nn.Linear(widths[-1], config.embed_dim, bias=bias))
     return nn.Sequential(*layers)
@@ -39,9 +43,15 @@ class FiLM(nn.Module):
         # A constant shift of P is cancelled by the regressor's BatchNorms: β needs no bias.
         self.beta = _fusion_mlp(config, bias=False)
 
-    def forward(self, z_xrd: torch.Tensor, z_composition: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``z_xrd, z_composition (B, latent_dim)`` → ``gamma, beta (B, embed_dim)``."""
-        z = torch.cat([z_xrd, z_composition], dim=-1)
+    def forward(
+        self, z_xrd: torch.Tensor, z_composition: torch.Tensor, lattice_code: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``z_xrd, z_composition (B, latent_dim)``, ``lattice_code (B, lattice_dim)`` → ``γ, β (B, E)``.
+
+        ``lattice_code`` is None for a network that does not read the cell.
+        """
+        parts = [z_xrd, z_composition] if lattice_code is None else [z_xrd, z_composition, lattice_code]
+        z = torch.cat(parts, dim=-1)
         return 1.0 + self.gamma(z), self.beta(z)
 
     @staticmethod

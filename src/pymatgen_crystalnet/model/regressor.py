@@ -4,7 +4,8 @@
 ``regressor_hidden`` wide. The first block reads the FiLM output P; every later block reads
 the concatenation [h, P] of the previous block's output and P again (the DeepSDF/NeRF skip
 connection). A final Linear gives one value per point, in the training space of the target
-transform.
+transform. A network that reads reflections (``cell_inputs.py``) appends its
+``reflection_channels`` to P, so the regressor reads ``embed_dim + reflection_channels`` values.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ __all__ = ["Regressor"]
 
 
 class Regressor(nn.Module):
-    """Modulated embeddings ``(N, embed_dim)`` → one value per point ``(N,)``.
+    """Modulated embeddings ``(N, embed_dim [+ reflection_channels])`` → one value per point ``(N,)``.
 
     BatchNorm runs over all N = crystals × points rows of a batch.
     """
@@ -29,6 +30,8 @@ class Regressor(nn.Module):
     def __init__(self, config: CrystalNetConfig) -> None:
         super().__init__()
         e, w, n = config.embed_dim, config.regressor_hidden, config.regressor_layers_per_block
+        if config.n_reflections > 0:
+            e += config.reflection_channels
         blocks = []
         for b in range(config.regressor_blocks):
             widths = [e if b == 0 else w + e] + [w] * n
@@ -37,7 +40,7 @@ class Regressor(nn.Module):
         self.out = nn.Linear(w, 1)
 
     def forward(self, modulated: torch.Tensor) -> torch.Tensor:
-        """``modulated (N, embed_dim)`` → ``(N,)``."""
+        """``modulated (N, n_in)`` → ``(N,)``."""
         h = self.blocks[0](modulated)
         for block in self.blocks[1:]:
             h = block(torch.cat([h, modulated], dim=-1))

@@ -12,7 +12,9 @@
 
 The model proposes ``n_candidates`` densities (latent samples) on the canonical cell; each is
 verified by the forward model (its own pattern against the input) and the candidates come back
-ranked by that agreement, best first.
+ranked by that agreement, best first. A model that reads the cell (the ``small-lattice`` and
+``small-reflections`` presets) is given each cell, and the pattern's amplitudes read on it
+(:mod:`.model_inputs`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pymatgen_crystalnet.solver.electrons import normalise_candidates
 from pymatgen_crystalnet.solver.inputs import PreparedPattern, prepare_pattern
 from pymatgen_crystalnet.solver.lattice import SolveCell
 from pymatgen_crystalnet.solver.limits import check_cost, estimate_cost
+from pymatgen_crystalnet.solver.model_inputs import predict_on_cells
 from pymatgen_crystalnet.solver.result import Candidate, SolveResult
 from pymatgen_crystalnet.solver.structures import solve_candidate_structures
 
@@ -244,8 +247,6 @@ class CrystalNetSolver:
         The settings after ``two_theta_range`` are those of :class:`SolveConfig` (checked
         there); ``solve(pattern, composition, **config.solve_kwargs())`` solves with a config.
         """
-        import torch
-
         SolveConfig(  # checks the settings
             n_candidates=n_candidates,
             grid=grid,
@@ -266,28 +267,23 @@ class CrystalNetSolver:
         check_cost(cost, self.device, f"{n_candidates} candidates on a {grid}³ grid")
         rng = np.random.default_rng(seed)
         comp_vec, mode, formula = self._composition(composition, composition_mode, rng)
-        gen = torch.Generator(device=self.device)
-        gen.manual_seed(int(rng.integers(2**31)) if seed is None else int(seed))
-        xrd = torch.as_tensor(prepared.vector, device=self.device)[None]
-        comp = torch.as_tensor(comp_vec, device=self.device)[None]
-        grids = (
-            self.model.predict_grid(
-                xrd, comp, n=grid, k=n_candidates, deterministic=deterministic, generator=gen
-            )[:, 0]
-            .cpu()
-            .numpy()
-        )
-        # the same densities (fractional grids) are verified on every cell
-        pairs = [(ci, i) for ci in range(len(cells)) for i in range(len(grids))]
+        sample_seed = int(rng.integers(2**31)) if seed is None else int(seed)
+        # one prediction verified on every cell, or, for a model that reads the cell, one per cell
+        grids = predict_on_cells(
+            self.model, prepared, cells, comp_vec, grid=grid, k=n_candidates,
+            deterministic=deterministic, seed=sample_seed, device=self.device,
+        )  # fmt: skip
+        pairs = [(ci, i) for ci in range(len(cells)) for i in range(n_candidates)]
         verifications = [
-            verify_density(grids[i], cells[ci].lattice, prepared.vector, prepared.covered) for ci, i in pairs
+            verify_density(grids[ci][i], cells[ci].lattice, prepared.vector, prepared.covered)
+            for ci, i in pairs
         ]
         order = rank_by_agreement(verifications)
         candidates = [
             Candidate(
                 rank=r,
                 sample=pairs[j][1],
-                grid=grids[pairs[j][1]],
+                grid=grids[pairs[j][0]][pairs[j][1]],
                 lattice=cells[pairs[j][0]].lattice,
                 verification=verifications[j],
                 cell=pairs[j][0],

@@ -28,6 +28,9 @@ TRAINING_PRESETS: dict[str, dict[str, Any]] = {
         "val_max_crystals": 64,
     },
 }
+# the model presets that read the cell (model/config.py) train as ``small`` does
+TRAINING_PRESETS["small-lattice"] = dict(TRAINING_PRESETS["small"])
+TRAINING_PRESETS["small-reflections"] = dict(TRAINING_PRESETS["small"])
 
 
 @dataclass

@@ -76,7 +76,8 @@ def open_datasets(
     data
         Path of an export, or ``synthetic`` / ``synthetic:N``.
     model_config
-        Its ``composition_mode`` selects the composition ablation of the inputs.
+        Its ``composition_mode`` selects the composition ablation of the inputs; its
+        ``cell_inputs`` the per-crystal cell inputs the items carry (computed once here).
     config
         ``n_strata`` (points per crystal), ``val_grid`` and ``seed`` are used.
 
@@ -92,8 +93,10 @@ def open_datasets(
             n = int(count) if count else 256
         except ValueError:
             raise ValueError(f"Use synthetic:N with an integer N, got {data!r}.") from None
-        train = SyntheticCrystals(n, n_strata=config.n_strata, seed=config.seed)
-        val = GridDensitySet(SyntheticCrystals(max(4, n // 8), seed=config.seed + 1), config.val_grid)
+        cells = model_config.cell_inputs
+        train = SyntheticCrystals(n, n_strata=config.n_strata, seed=config.seed, cell_inputs=cells)
+        val_base = SyntheticCrystals(max(4, n // 8), seed=config.seed + 1, cell_inputs=cells)
+        val = GridDensitySet(val_base, config.val_grid)
         return train, val, dict(train.metadata)
 
     path = Path(data)
@@ -107,13 +110,16 @@ def open_datasets(
     if "train" not in splits:
         raise ValueError(f"{path} has no training split (splits: {sorted(splits)}).")
     mode = model_config.composition_mode
+    cells = model_config.cell_inputs  # one hook: the cell inputs, computed once per crystal
     train = CrystalDensityDataset(
-        export, "train", points_per_axis=config.n_strata, composition_mode=mode, seed=config.seed
+        export, "train", points_per_axis=config.n_strata, composition_mode=mode, seed=config.seed,
+        cell_inputs=cells,
     )
     val = None
     if "val" in splits:
         base = CrystalDensityDataset(
-            export, "val", points_per_axis=1, composition_mode=mode, seed=config.seed, fixed_points=True
+            export, "val", points_per_axis=1, composition_mode=mode, seed=config.seed, fixed_points=True,
+            cell_inputs=cells,
         )
         val = GridDensitySet(base, config.val_grid)
     else:

@@ -17,6 +17,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
+from pymatgen_crystalnet.model.cell_inputs import cell_tensors
 from pymatgen_crystalnet.model.config import CrystalNetConfig
 from pymatgen_crystalnet.model.target import loss_terms
 from pymatgen_crystalnet.training.augment import add_noise_relu, shift_patterns
@@ -164,6 +165,7 @@ def train_epoch(
                 points,
                 sample=True,
                 eps=(r["eps_xrd"], r["eps_composition"]),
+                **cell_tensors(batch, device),  # lattice, hkl, amplitude where the batch has them
             )
         terms = loss_terms(out, density, model_config)
         loss, l1, kl_x, kl_c = terms["loss"], terms["l1"], terms["kl_xrd"], terms["kl_composition"]

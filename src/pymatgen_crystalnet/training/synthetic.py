@@ -9,6 +9,9 @@ the trainer (see :mod:`pymatgen_crystalnet.training.trainer`):
 
 ``{"xrd": (1024,), "composition": (118,), "points": (P, 3), "density": (P,), "index": int}``
 
+and, with ``cell_inputs``, the cell inputs of a network that reads the cell (``lattice``,
+``hkl``, ``amplitude``; computed once, from the toy patterns on the cubic cell).
+
 with P = ``n_strata³`` stratified random points (one uniform point in each cell of an
 ``n_strata³`` partition, redrawn every epoch, reproducibly) or, with ``grid=n``, the n³
 points of the regular grid in C order (for validation).
@@ -23,6 +26,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch.utils.data import Dataset
+
+from pymatgen_crystalnet.featurize.reflections import CellInputSpec
 
 __all__ = ["SyntheticCrystals", "stratified_points"]
 
@@ -61,6 +66,8 @@ class SyntheticCrystals(Dataset):
         Cubic lattice parameter in Å.
     width
         Gaussian width of each atom in Å.
+    cell_inputs
+        Cell inputs the items carry (None: none).
     """
 
     def __init__(
@@ -74,6 +81,7 @@ class SyntheticCrystals(Dataset):
         max_atoms: int = 3,
         lattice: float = 4.0,
         width: float = 0.3,
+        cell_inputs: CellInputSpec | None = None,
     ) -> None:
         self.n_crystals = n_crystals
         self.n_strata = n_strata
@@ -95,6 +103,8 @@ class SyntheticCrystals(Dataset):
             self.xrd[i] = self._pattern(frac, z)
             for el in z:
                 self.composition[i, el - 1] += 1.0 / n_atoms
+        cells = np.broadcast_to(np.eye(3) * lattice, (n_crystals, 3, 3))
+        self.cell_arrays = {} if cell_inputs is None else cell_inputs.arrays(self.xrd, cells)
         self.metadata: dict[str, Any] = {
             "source": "synthetic",
             "n_crystals": n_crystals,
@@ -150,4 +160,5 @@ class SyntheticCrystals(Dataset):
             "points": torch.from_numpy(points.astype(np.float32)),
             "density": torch.from_numpy(self.density_at(index, points).astype(np.float32)),
             "index": index,
+            **{key: torch.from_numpy(arr[index]) for key, arr in self.cell_arrays.items()},
         }

@@ -15,6 +15,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from pymatgen_crystalnet.model.cell_inputs import cell_tensors
 from pymatgen_crystalnet.model.crystalnet import CrystalNet, grid_points
 from pymatgen_crystalnet.scoring.alignment import best_scores, rotation_scores
 from pymatgen_crystalnet.training.config import TrainingConfig
@@ -106,6 +107,7 @@ def validate_model(
                 k=cfg.val_samples,
                 batch_points=cfg.predict_batch_points,
                 generator=gen,
+                **cell_tensors(batch, device),
             )
         scores = best_scores(rotation_scores(pred.float(), truth))
         sums[:-1] += torch.stack([scores[k].sum() for k in VAL_KEYS])
