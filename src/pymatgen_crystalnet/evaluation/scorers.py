@@ -65,13 +65,18 @@ class Sampler:
         place in :data:`~.config.ABLATION_MODES`).
     device
         Where the generators live.
+    temperature
+        Scale of the latent noise of the samples (1: the model's posterior).
     """
 
-    def __init__(self, model: CrystalNet, n: int, seed: int, device: torch.device) -> None:
+    def __init__(
+        self, model: CrystalNet, n: int, seed: int, device: torch.device, temperature: float = 1.0
+    ) -> None:
         import torch
 
         self.model = model
         self.n = n
+        self.temperature = float(temperature)
         offsets = {"model": 0, "control": 2}
         offsets.update({f"ablation:{m}": 10 + j for j, m in enumerate(ABLATION_MODES)})
         self.generators: dict[str, torch.Generator] = {}
@@ -83,7 +88,9 @@ class Sampler:
     def sample(self, patterns: torch.Tensor, composition: torch.Tensor, k: int, family: str) -> torch.Tensor:
         """``(k, B, n, n, n)`` densities from the next draws of ``family``'s generator."""
         generator = self.generators[family]
-        return self.model.predict_grid(patterns, composition, n=self.n, k=k, generator=generator)
+        return self.model.predict_grid(
+            patterns, composition, n=self.n, k=k, generator=generator, temperature=self.temperature
+        )
 
     def means(self, patterns: torch.Tensor, composition: torch.Tensor) -> torch.Tensor:
         """``(B, n, n, n)``: the one deterministic prediction from the latent means."""

@@ -185,6 +185,7 @@ class CrystalNetSolver:
         deterministic: bool = False,
         index_seconds: float = SolveConfig.index_seconds,
         structures: StructureSolveConfig | bool | None = None,
+        temperature: float = SolveConfig.temperature,
     ) -> SolveResult:
         """Propose, verify and rank candidate densities for one pattern.
 
@@ -226,6 +227,8 @@ class CrystalNetSolver:
             config (``refine``, ``z``, ``space_group``, ``time_budget_s``, …), or False for
             densities only; None: the solver's ``structures`` attribute (True unless set).
             Needs the formula (``composition`` with ratios). Skipped when no solution is found.
+        temperature
+            Scale of the latent noise, z = μ + T·σ·ε (1: the model's posterior; 0: the means).
 
         Returns
         -------
@@ -253,6 +256,7 @@ class CrystalNetSolver:
             composition_mode=composition_mode,  # type: ignore[arg-type]
             deterministic=deterministic,
             index_seconds=index_seconds,
+            temperature=temperature,
         )
         structure_config = _structure_config(self.structures if structures is None else structures)
         prepared, cells, info = self.prepare(
@@ -272,7 +276,8 @@ class CrystalNetSolver:
         comp = torch.as_tensor(comp_vec, device=self.device)[None]
         grids = (
             self.model.predict_grid(
-                xrd, comp, n=grid, k=n_candidates, deterministic=deterministic, generator=gen
+                xrd, comp, n=grid, k=n_candidates, deterministic=deterministic, generator=gen,
+                temperature=temperature,
             )[:, 0]
             .cpu()
             .numpy()

@@ -7,7 +7,8 @@ largest bin = 1) and its composition vector holds the atomic fractions, so the i
 determine the density and a network can learn it. Items follow the training-data contract of
 the trainer (see :mod:`pymatgen_crystalnet.training.trainer`):
 
-``{"xrd": (1024,), "composition": (118,), "points": (P, 3), "density": (P,), "index": int}``
+``{"xrd": (1024,), "composition": (118,), "points": (P, 3), "density": (P,), "volume": float,
+"electrons": float, "index": int}``
 
 with P = ``n_strata³`` stratified random points (one uniform point in each cell of an
 ``n_strata³`` partition, redrawn every epoch, reproducibly) or, with ``grid=n``, the n³
@@ -149,5 +150,7 @@ class SyntheticCrystals(Dataset):
             "composition": torch.from_numpy(self.composition[index]),
             "points": torch.from_numpy(points.astype(np.float32)),
             "density": torch.from_numpy(self.density_at(index, points).astype(np.float32)),
+            "volume": float(self.lattice**3),
+            "electrons": float(self.sites[index][1].sum()),
             "index": index,
         }
