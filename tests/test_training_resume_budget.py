@@ -134,3 +134,22 @@ def test_the_item_path_trains_too(tmp_path, export):
     summary = trainer(tmp_path / "exact", export, epochs=1, point_grid=0).fit()
     row = summary["history"][0]
     assert np.isfinite(row["train_loss"]) and row["data_time_s"] >= 0
+
+
+def test_cli_budget_stop_then_resume(tmp_path):
+    from click.testing import CliRunner
+
+    from pymatgen_crystalnet.cli.train import train
+
+    out = tmp_path / "run"
+    common = ["--data", "synthetic:16", "--out", str(out), "--epochs", "3", "--no-progress",
+              "--set", "training.batch_size=8", "--set", "val_grid=8", "--set", "n_strata=2"]
+    r = CliRunner().invoke(train, [*common, "--set", "max_minutes=0.00001"])
+    assert r.exit_code == 0, r.output
+    assert "Stopped by the time budget" in r.output and "after epoch 1" in r.output
+    r = CliRunner().invoke(train, [*common, "--resume"])  # the run's own budget again: one more epoch
+    assert r.exit_code == 0, r.output
+    assert [row["epoch"] for row in history(out)] == [1, 2]
+    r = CliRunner().invoke(train, [*common, "--resume", "--set", "max_minutes=0"])
+    assert r.exit_code == 0 and "Stopped" not in r.output, r.output
+    assert [row["epoch"] for row in history(out)] == [1, 2, 3]

@@ -187,7 +187,8 @@ class BankedCrystals(Dataset):
         self.epoch = 0
         self.xrd = np.ascontiguousarray(data.xrd, dtype=np.float16)
         self.composition = np.ascontiguousarray(data.composition, dtype=np.float32)
-        self.grids: NDArray[np.float16] = density_bank(data, grid_n, cache_dir=cache_dir)
+        # a plain ndarray view of the (memory-mapped) bank: indexing skips np.memmap's Python layer
+        self.grids: NDArray[np.float16] = density_bank(data, grid_n, cache_dir=cache_dir).view(np.ndarray)
         self.grid_n = grid_n
         self.volume = cell_volumes(data)
         self.electrons = cell_electrons(data)

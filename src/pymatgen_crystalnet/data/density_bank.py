@@ -114,7 +114,8 @@ def density_bank(
         Grid points per axis.
     cache_dir
         Folder of the cache file ``density-bank-n{n}-{key}.npy``; it is read memory-mapped
-        when present and written (atomically) otherwise. None computes the grids in memory.
+        when present and written (atomically) otherwise. None, or a folder that cannot be
+        written (a warning says so), computes the grids in memory.
 
     Raises
     ------
@@ -139,11 +140,17 @@ def density_bank(
             return bank
         logger.warning("Ignoring the cache %s: it holds %s %s, not %s float16.", path, bank.shape,
                        bank.dtype, shape)
-    folder.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path, suffix=".npy") as tmp:
-        mm = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=shape)
-        _compute(data, n, mm)
-        mm.flush()
-        del mm
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path, suffix=".npy") as tmp:
+            mm = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=shape)
+            _compute(data, n, mm)
+            mm.flush()
+            del mm
+    except OSError as exc:
+        logger.warning("Cannot write the density cache in %s (%s); computing the grids in memory.", folder, exc)
+        bank = np.empty(shape, dtype=np.float16)
+        _compute(data, n, bank)
+        return bank
     logger.info("Density grids cached in %s (%.0f MB).", path, path.stat().st_size / 1e6)
     return np.load(path, mmap_mode="c")
