@@ -148,7 +148,8 @@ def density_bank(
             mm.flush()
             del mm
     except OSError as exc:
-        logger.warning("Cannot write the density cache in %s (%s); computing the grids in memory.", folder, exc)
+        logger.warning("Cannot write the density cache in %s (%s); computing the grids in memory.",
+                       folder, exc)
         bank = np.empty(shape, dtype=np.float16)
         _compute(data, n, bank)
         return bank
