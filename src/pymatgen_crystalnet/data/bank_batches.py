@@ -164,6 +164,9 @@ class BankedCrystals(Dataset):
     volume, electrons : (N,) float64 numpy arrays: cell volume (Å³), Σ Z · occupancy
     """
 
+    #: tells the trainer to call :meth:`batch` instead of collating items
+    prepared_batches = True
+
     def __init__(
         self,
         data: ExportedDataset,

@@ -8,10 +8,11 @@ same global batch.
 
 Two ways to get a batch:
 
-- a dataset with a ``batch(indices, point_uniform, drop_uniform)`` method (the prepared
-  crystals of :class:`~pymatgen_crystalnet.data.bank_batches.BankedCrystals`) builds the whole
-  batch by array operations from the sampler's indices and uniform numbers that a second
-  generator per epoch draws for the global batch (:func:`data_draws`), on the CPU;
+- a dataset with ``prepared_batches = True``, ``n_points`` and a ``batch(indices,
+  point_uniform, drop_uniform)`` method (the prepared crystals of
+  :class:`~pymatgen_crystalnet.data.bank_batches.BankedCrystals`) builds the whole batch by
+  array operations from the sampler's indices and uniform numbers that a second generator per
+  epoch draws for the global batch (:func:`data_draws`), on the CPU;
 - any other dataset goes through the ``DataLoader`` (items collated one by one).
 """
 
@@ -168,7 +169,7 @@ def train_epoch(
     gen = torch.Generator(device=device)
     gen.manual_seed(epoch_seed(cfg.seed, epoch, 1))
     steps = len(loader)
-    prepared = callable(getattr(dataset, "batch", None))
+    prepared = getattr(dataset, "prepared_batches", False) is True
     batches: Any = loader
     if prepared:
         data_gen = torch.Generator()
