@@ -52,6 +52,15 @@ def export(eval_export, tmp_path_factory):
     return path
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread: tiny operations on a busy shared CPU wait for a second thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def trainer(out, export, resume=False, **train):
     model_cfg = CrystalNetConfig(**TINY_MODEL)
     cfg = TrainingConfig(**{**TRAINING, **train})
@@ -142,8 +151,9 @@ def test_cli_budget_stop_then_resume(tmp_path):
     from pymatgen_crystalnet.cli.train import train
 
     out = tmp_path / "run"
-    common = ["--data", "synthetic:16", "--out", str(out), "--epochs", "3", "--no-progress",
-              "--set", "training.batch_size=8", "--set", "val_grid=8", "--set", "n_strata=2"]
+    tiny = [f"--set=model.{k}={v}" for k, v in TINY_MODEL.items()]
+    common = ["--data", "synthetic:16", "--out", str(out), "--epochs", "3", "--no-progress", "--threads", "1",
+              "--set", "training.batch_size=8", "--set", "val_grid=8", "--set", "n_strata=2", *tiny]
     r = CliRunner().invoke(train, [*common, "--set", "max_minutes=0.00001"])
     assert r.exit_code == 0, r.output
     assert "Stopped by the time budget" in r.output and "after epoch 1" in r.output
