@@ -289,11 +289,14 @@ def main() -> None:
                 f"{per_crystal / 1e6:.2f} MFLOP per crystal\n"
                 f"  training              batch {batch} x {points} points: {step_s * 1e3:.1f} ms/step, "
                 f"{batch / step_s:.1f} crystals/s, {batch * points / step_s:,.0f} points/s, "
-                f"{train_flops / step_s / 1e9:.1f} GFLOP/s\n"
-                f"  full-grid inference   {args.grid}^3 x {args.samples} samples: {grid_s:.2f} s "
-                f"({args.samples * args.grid**3 / grid_s:,.0f} points/s, "
-                f"{grid_flops / grid_s / 1e9:.1f} GFLOP/s)"
+                f"{train_flops / step_s / 1e9:.1f} GFLOP/s"
             )
+            if not args.skip_grid:
+                print(
+                    f"  full-grid inference   {args.grid}^3 x {args.samples} samples: {grid_s:.2f} s "
+                    f"({args.samples * args.grid**3 / grid_s:,.0f} points/s, "
+                    f"{grid_flops / grid_s / 1e9:.1f} GFLOP/s)"
+                )
             for line in epoch_lines:
                 print(line)
 
