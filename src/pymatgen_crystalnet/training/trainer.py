@@ -12,9 +12,8 @@ Any ``torch.utils.data.Dataset`` whose items are dicts::
 crystal (stratified sampling, ``n_strata³`` points); validation items carry the n³ points of
 the regular grid in C order (``grid_points(n)``) with the density there. A dataset with a
 ``set_epoch(epoch)`` method is told the epoch before each one, so it can redraw its points
-reproducibly. A dataset with ``prepared_batches = True`` (exports, through
-:class:`~pymatgen_crystalnet.data.bank_batches.BankedCrystals`) builds whole batches instead
-(see ``epoch.py``). The validation set must be a validation split: never select on a test split.
+reproducibly (or builds whole batches: ``epoch.py``). The validation set must be a validation
+split: never select on a test split.
 
 Reproducibility
 ---------------
