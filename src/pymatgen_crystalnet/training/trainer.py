@@ -52,6 +52,7 @@ from pymatgen_crystalnet.atomic import atomic_write_json
 from pymatgen_crystalnet.model.config import CrystalNetConfig
 from pymatgen_crystalnet.model.crystalnet import CrystalNet
 from pymatgen_crystalnet.model.layers import set_batchnorm_sync
+from pymatgen_crystalnet.training import history as run_history
 from pymatgen_crystalnet.training.budget import WallBudget
 from pymatgen_crystalnet.training.checkpoint import (
     CheckpointError,
@@ -64,13 +65,6 @@ from pymatgen_crystalnet.training.checkpoint import (
 from pymatgen_crystalnet.training.config import TrainingConfig
 from pymatgen_crystalnet.training.distributed import DistEnv, init_distributed
 from pymatgen_crystalnet.training.epoch import train_epoch
-from pymatgen_crystalnet.training.history import (
-    epoch_row,
-    log_epoch,
-    read_latent_kl,
-    write_latent_kl,
-    write_metrics,
-)
 from pymatgen_crystalnet.training.schedule import scale_cycles
 from pymatgen_crystalnet.training.validation import validate_model
 
@@ -227,7 +221,7 @@ class Trainer:
             self.history = list(state["history"])
             self.best = state.get("best")
             self.wall_time_s = float(state.get("wall_time_s", 0.0))
-            self.latent_kl = read_latent_kl(self.out_dir, self.start_epoch)
+            self.latent_kl = run_history.read_latent_kl(self.out_dir, self.start_epoch)
             logger.info("Resumed from %s (epoch %d).", ckpt, self.start_epoch)
         elif self.env.is_main:
             atomic_write_json(self.out_dir / "training.json", self._run_record())
@@ -319,7 +313,7 @@ class Trainer:
                 t_val = self.clock()
                 val = self.validate()
                 budget.val_times.append(self.clock() - t_val)
-            row = epoch_row(epoch + 1, self.global_step, train, elapsed, val)
+            row = run_history.epoch_row(epoch + 1, self.global_step, train, elapsed, val)
             if val is not None:
                 row["val_time_s"] = budget.val_times[-1]
                 if "kl_per_dim" in val:
@@ -332,7 +326,7 @@ class Trainer:
                 key = f"val_{cfg.select_metric}"
                 self.best = {"epoch": epoch + 1, "metric": key, "value": row.get(key)}
             self.history.append(row)
-            log_epoch(row, cfg.epochs, validated=val is not None)
+            run_history.log_epoch(row, cfg.epochs, validated=val is not None)
             if self.env.is_main:
                 if is_best:
                     publish_best(
@@ -366,8 +360,8 @@ class Trainer:
                         },
                         keep=cfg.keep_checkpoints,
                     )
-                write_metrics(self.out_dir, self.history)
-                write_latent_kl(self.out_dir, self.latent_kl)
+                run_history.write_metrics(self.out_dir, self.history)
+                run_history.write_latent_kl(self.out_dir, self.latent_kl)
             if self.env.distributed:
                 dist.barrier()
             if stopped:
