@@ -156,7 +156,10 @@ def test_torch_items(export_path):
 
     ds = load_split(export_path, ["train", "val", "test"], seed=3)
     item = ds[0]
-    assert set(item) == {"xrd", "composition", "points", "density", "index"}
+    assert set(item) == {"xrd", "composition", "points", "density", "volume", "electrons", "index"}
+    _, zs, occ = ds.data.atoms(0)
+    assert item["electrons"] == pytest.approx(float((zs * occ).sum()))
+    assert item["volume"] == pytest.approx(abs(np.linalg.det(ds.data.lattice[0])))
     assert item["xrd"].shape == (1024,) and item["xrd"].dtype == torch.float32
     assert item["composition"].shape == (118,) and item["composition"].dtype == torch.float32
     assert item["points"].shape == (1000, 3) and item["points"].dtype == torch.float32

@@ -50,3 +50,28 @@ def test_a_tiny_run_of_each_new_preset(preset, tmp_path, capsys):
     model = load_model(out / "best")
     assert model.config.preset == preset and model.cell is not None
     assert (model.cell.reflections is not None) == (preset == "small-reflections")
+
+
+def test_banked_batches_carry_the_same_cell_inputs(eval_data):
+    from pymatgen_crystalnet.data.bank_batches import BankedCrystals
+
+    spec = CellInputSpec(lattice=True, n_reflections=24)
+    banked = BankedCrystals(eval_data, grid_n=8, points_per_axis=2, cell_inputs=spec)
+    plain = CrystalDensityDataset(eval_data, points_per_axis=2, cell_inputs=spec)
+    u = np.random.default_rng(0).random((2, 8, 3), dtype=np.float32)
+    batch = banked.batch([3, 7], u)
+    for key in ("lattice", "hkl", "amplitude"):
+        np.testing.assert_array_equal(batch[key][1].numpy(), plain[7][key].numpy())
+    bare = BankedCrystals(eval_data, grid_n=8, points_per_axis=2)
+    assert not {"lattice", "hkl", "amplitude"} & set(bare.batch([3], u[:1]))
+
+
+def test_a_reflections_model_validates_with_the_control(tmp_path):
+    import json
+
+    out = tmp_path / "refl"
+    args = ["--data", "synthetic:16", "--out", str(out), "--epochs", "1", "--preset", "small-reflections"]
+    main(["train", *args, *TINY, "--set", "n_reflections=32"])
+    row = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
+    assert np.isfinite(row["val_cc"]) and np.isfinite(row["val_control_cc"])
+    assert row["val_cc_drop"] == pytest.approx(row["val_cc"] - row["val_control_cc"])

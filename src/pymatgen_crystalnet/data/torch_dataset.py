@@ -6,6 +6,8 @@ Each item is a dict of tensors::
      "composition": (118,) float32,   # in the chosen ablation mode
      "points": (P, 3) float32,        # fractional coordinates in [0, 1)
      "density": (P,) float32,         # e/Å³ at the points
+     "volume": float,                 # cell volume, Å³
+     "electrons": float,              # electrons in the cell, Σ Z · occupancy
      "index": int}                    # row in the (sub)set
 
 and, for a network that reads the cell (``cell_inputs``, see
@@ -26,7 +28,9 @@ Randomness is reproducible and independent of DataLoader workers: item ``i`` in 
 draws from ``numpy.random.default_rng([seed, e, i])`` (call :meth:`set_epoch` each epoch);
 with ``fixed_points=True`` the draw ignores the epoch (validation).
 
-Only numpy and torch are needed: no pymatgen or xraydb.
+Only numpy and torch are needed: no pymatgen or xraydb. For training,
+:class:`~pymatgen_crystalnet.data.bank_batches.BankedCrystals` reads the same crystals far
+faster (densities prepared once on a grid, whole batches by array operations).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from pymatgen_crystalnet.data.density_bank import cell_electrons, cell_volumes
 from pymatgen_crystalnet.data.reader import (
     CompositionMode,
     ExportedDataset,
@@ -110,6 +115,8 @@ class CrystalDensityDataset(Dataset):
         self.target: TargetKind = target
         self.epoch = 0
         self.cell_arrays = cell_arrays(self.data, cell_inputs)
+        self.volume = cell_volumes(self.data)
+        self.electrons = cell_electrons(self.data)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -157,6 +164,8 @@ class CrystalDensityDataset(Dataset):
             "xrd": torch.from_numpy(self.data.xrd[index].astype(np.float32)),
             "composition": torch.from_numpy(comp),
             "points": torch.from_numpy(points),
+            "volume": float(self.volume[index]),
+            "electrons": float(self.electrons[index]),
             "index": index,
         }
         if self.target != "none":

@@ -89,6 +89,9 @@ class EvaluationConfig(MSONable):
     examples
         Keep, per crystal system, the truth and the best-aligned sample of the crystals with the
         highest and the lowest model map CC (success and failure cases) for figures.
+    temperature
+        Scale of the latent noise of every sampled method (model, control, ablations): z = μ +
+        T·σ·ε (1: the model's posterior, the paper's protocol; 0: the latent means).
     """
 
     split: str = "test"
@@ -110,8 +113,11 @@ class EvaluationConfig(MSONable):
     max_elements: int | None = None
     allow_mismatch: bool = False
     examples: bool = True
+    temperature: float = 1.0
 
     def __post_init__(self) -> None:
+        if not 0.0 <= float(self.temperature) < float("inf"):
+            raise ValueError(f"temperature must be finite and non-negative, got {self.temperature}.")
         if self.split not in SPLITS:
             raise ValueError(f"Unknown split {self.split!r}; choose one of {', '.join(SPLITS)}.")
         for name in ("samples", "ablation_samples", "batch_size", "n_peaks", "max_elements"):

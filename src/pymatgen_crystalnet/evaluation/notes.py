@@ -64,6 +64,11 @@ def protocol_notes(
         "(docs/science.md, scores that discriminate): compare the model with the flat map, the other "
         "crystal and the control on map CC and NMAE, not on SSIM alone."
     )
+    if with_model and config.temperature != 1.0:
+        notes.append(
+            f"Latent samples drawn at temperature {config.temperature:g} (z = μ + T·σ·ε), not from the "
+            "model's posterior (T = 1) as in the paper's protocol."
+        )
     if config.translation:
         notes.append(
             "Translation-aware: CC and PSNR are exact optima over all n³ grid shifts (FFT "

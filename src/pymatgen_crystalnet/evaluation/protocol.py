@@ -133,7 +133,7 @@ def evaluate(
     sampler = None
     if model is not None:
         model = model.to(dev).eval()
-        sampler = Sampler(model, config.grid, config.seed, dev)
+        sampler = Sampler(model, config.grid, config.seed, dev, temperature=config.temperature)
     scorers = make_scorers(config, sampler, model_mode)
 
     notes.extend(protocol_notes(config, data, model_mode, seeds is not None, with_model))

@@ -71,13 +71,18 @@ class Sampler:
         place in :data:`~.config.ABLATION_MODES`).
     device
         Where the generators live.
+    temperature
+        Scale of the latent noise of the samples (1: the model's posterior).
     """
 
-    def __init__(self, model: CrystalNet, n: int, seed: int, device: torch.device) -> None:
+    def __init__(
+        self, model: CrystalNet, n: int, seed: int, device: torch.device, temperature: float = 1.0
+    ) -> None:
         import torch
 
         self.model = model
         self.n = n
+        self.temperature = float(temperature)
         offsets = {"model": 0, "control": 2}
         offsets.update({f"ablation:{m}": 10 + j for j, m in enumerate(ABLATION_MODES)})
         self.generators: dict[str, torch.Generator] = {}
@@ -100,7 +105,8 @@ class Sampler:
         """
         generator = self.generators[family]
         return self.model.predict_grid(
-            patterns, composition, n=self.n, k=k, generator=generator, **(cell or {})
+            patterns, composition, n=self.n, k=k, generator=generator, temperature=self.temperature,
+            **(cell or {}),
         )
 
     def means(

@@ -262,6 +262,7 @@ class CrystalNet(nn.Module):
         lattice: torch.Tensor | None = None,
         hkl: torch.Tensor | None = None,
         amplitude: torch.Tensor | None = None,
+        temperature: float = 1.0,
     ) -> torch.Tensor:
         """Densities (e/Å³) of k latent samples per crystal at the given points.
 
@@ -285,12 +286,17 @@ class CrystalNet(nn.Module):
             Optional RNG (on the model's device) for the latent noise.
         lattice, hkl, amplitude
             The cell inputs (see :meth:`encode_cell`), for a network that reads them.
+        temperature
+            Scale of the latent noise: z = μ + T·σ·ε (1: the encoders' posterior; 0: the
+            means, as ``deterministic``; between: samples closer to the means).
 
         Returns
         -------
         torch.Tensor
             ``(k, B, P)`` densities in e/Å³.
         """
+        if not 0.0 <= temperature < float("inf"):
+            raise ValueError(f"temperature must be finite and non-negative, got {temperature}.")
         was_training = self.training
         self.eval()
         try:
@@ -298,15 +304,18 @@ class CrystalNet(nn.Module):
             cell = self.encode_cell(xrd.shape[0], lattice, hkl, amplitude)
             mu_x, mu_c = enc["mu_xrd"], enc["mu_composition"]
             b, d = mu_x.shape
-            if deterministic:
+            if deterministic or temperature == 0:
                 z_x = mu_x.expand(k, b, d)
                 z_c = mu_c.expand(k, b, d)
             else:
                 shape = (k, b, d)
-                z_x = mu_x + enc["sigma_xrd"] * torch.randn(
+                sigma_x, sigma_c = enc["sigma_xrd"], enc["sigma_composition"]
+                if temperature != 1.0:
+                    sigma_x, sigma_c = temperature * sigma_x, temperature * sigma_c
+                z_x = mu_x + sigma_x * torch.randn(
                     shape, generator=generator, device=mu_x.device, dtype=mu_x.dtype
                 )
-                z_c = mu_c + enc["sigma_composition"] * torch.randn(
+                z_c = mu_c + sigma_c * torch.randn(
                     shape, generator=generator, device=mu_c.device, dtype=mu_c.dtype
                 )
             n_points = points.shape[-2]
@@ -334,10 +343,12 @@ class CrystalNet(nn.Module):
         lattice: torch.Tensor | None = None,
         hkl: torch.Tensor | None = None,
         amplitude: torch.Tensor | None = None,
+        temperature: float = 1.0,
     ) -> torch.Tensor:
         """Densities (e/Å³) of k latent samples on the n×n×n fractional grid of each crystal.
 
-        ``lattice``, ``hkl``, ``amplitude``: the cell inputs, for a network that reads them.
+        ``lattice``, ``hkl``, ``amplitude``: the cell inputs, for a network that reads them;
+        ``temperature`` scales the latent noise (see :meth:`predict_points`).
 
         Returns
         -------
@@ -357,6 +368,7 @@ class CrystalNet(nn.Module):
             lattice=lattice,
             hkl=hkl,
             amplitude=amplitude,
+            temperature=temperature,
         )
         return out.reshape(k, xrd.shape[0], n, n, n)
 

@@ -46,6 +46,9 @@ class SolveConfig(MSONable):
         ``"none"``); None infers it from the composition given.
     deterministic
         Use the latent means (all candidates identical).
+    temperature
+        Scale of the latent noise of the candidates: z = μ + T·σ·ε (1: the model's posterior;
+        smaller: candidates closer to the latent means; 0: as ``deterministic``).
     index_seconds
         Time limit (s) of indexing when no lattice is given; when it is reached the best cells
         found so far are judged (and refused if they fail a figure of merit).
@@ -57,6 +60,7 @@ class SolveConfig(MSONable):
     composition_mode: CompositionMode | None = None
     deterministic: bool = False
     index_seconds: float = 60.0
+    temperature: float = 1.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.n_candidates <= MAX_CANDIDATES:
@@ -75,6 +79,8 @@ class SolveConfig(MSONable):
                 f"grid must be at most {MAX_GRID} points per axis, got {self.grid}: {self.grid}³ float32 is "
                 f"{self.grid**3 * 4 / 1e9:.3g} GB per candidate."
             )
+        if not 0.0 <= self.temperature < float("inf"):
+            raise ValueError(f"temperature must be finite and non-negative, got {self.temperature}.")
         if not self.index_seconds > 0:
             raise ValueError(f"index_seconds must be positive, got {self.index_seconds}.")
         modes = get_args(CompositionMode)
@@ -92,4 +98,5 @@ class SolveConfig(MSONable):
             "composition_mode": self.composition_mode,
             "deterministic": self.deterministic,
             "index_seconds": self.index_seconds,
+            "temperature": self.temperature,
         }

@@ -51,10 +51,12 @@ def predict_on_cells(
     deterministic: bool,
     seed: int,
     device: torch.device,
+    temperature: float = 1.0,
 ) -> list[NDArray[np.float32]]:
     """``(k, n, n, n)`` candidate densities (e/Å³) for each cell, in the order of ``cells``.
 
     For a model that does not read the cell every entry is the same array (one prediction).
+    ``temperature`` scales the latent noise (see ``CrystalNet.predict_points``).
     """
     import torch
 
@@ -65,7 +67,8 @@ def predict_on_cells(
     def predict(extra: dict[str, torch.Tensor]) -> NDArray[np.float32]:
         gen.manual_seed(seed)
         out = model.predict_grid(
-            xrd, comp, n=grid, k=k, deterministic=deterministic, generator=gen, **extra
+            xrd, comp, n=grid, k=k, deterministic=deterministic, generator=gen, temperature=temperature,
+            **extra,
         )
         return out[:, 0].cpu().numpy()
 

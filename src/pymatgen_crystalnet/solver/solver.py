@@ -188,6 +188,7 @@ class CrystalNetSolver:
         deterministic: bool = False,
         index_seconds: float = SolveConfig.index_seconds,
         structures: StructureSolveConfig | bool | None = None,
+        temperature: float = SolveConfig.temperature,
     ) -> SolveResult:
         """Propose, verify and rank candidate densities for one pattern.
 
@@ -229,6 +230,8 @@ class CrystalNetSolver:
             config (``refine``, ``z``, ``space_group``, ``time_budget_s``, …), or False for
             densities only; None: the solver's ``structures`` attribute (True unless set).
             Needs the formula (``composition`` with ratios). Skipped when no solution is found.
+        temperature
+            Scale of the latent noise, z = μ + T·σ·ε (1: the model's posterior; 0: the means).
 
         Returns
         -------
@@ -254,6 +257,7 @@ class CrystalNetSolver:
             composition_mode=composition_mode,  # type: ignore[arg-type]
             deterministic=deterministic,
             index_seconds=index_seconds,
+            temperature=temperature,
         )
         structure_config = _structure_config(self.structures if structures is None else structures)
         prepared, cells, info = self.prepare(
@@ -271,7 +275,7 @@ class CrystalNetSolver:
         # one prediction verified on every cell, or, for a model that reads the cell, one per cell
         grids = predict_on_cells(
             self.model, prepared, cells, comp_vec, grid=grid, k=n_candidates,
-            deterministic=deterministic, seed=sample_seed, device=self.device,
+            deterministic=deterministic, seed=sample_seed, device=self.device, temperature=temperature,
         )  # fmt: skip
         pairs = [(ci, i) for ci in range(len(cells)) for i in range(n_candidates)]
         verifications = [

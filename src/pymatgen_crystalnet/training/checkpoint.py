@@ -4,7 +4,8 @@ Layout of a run folder::
 
     out/checkpoints/epoch-000012/   one immutable snapshot per saved epoch
         model.safetensors, config.json    the weights folder (see model/weights.py)
-        optimizer.pt                      optimizer state + RNG states: tensors and plain
+        optimizer.pt                      optimizer state + RNG states (torch, CUDA, numpy's
+                                          and Python's global generators): tensors and plain
                                           containers only, read with ``weights_only=True``
         trainer_state.json                epoch, step, history, best score, configs,
                                           SHA-256 of optimizer.pt
@@ -22,11 +23,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from pymatgen_crystalnet.atomic import atomic_write_bytes, atomic_write_json
@@ -55,6 +58,30 @@ BEST_DIR = "best"
 
 class CheckpointError(WeightsError):
     """A training checkpoint is missing, incomplete, tampered with or does not fit the run."""
+
+
+def _numpy_state() -> dict[str, Any]:
+    """The state of numpy's global (legacy) generator as tensors and numbers (``weights_only``-safe)."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()  # noqa: NPY002 (the global one)
+    return {"name": str(name), "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)), "pos": int(pos),
+            "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}
+
+
+def _set_numpy_state(state: dict[str, Any]) -> None:
+    keys = state["keys"].numpy().astype(np.uint32)
+    saved = (state["name"], keys, state["pos"], state["has_gauss"], state["cached_gaussian"])
+    np.random.set_state(saved)  # noqa: NPY002 (the global one)
+
+
+def _python_state() -> dict[str, Any]:
+    version, internal, gauss = random.getstate()
+    return {"version": int(version), "internal": torch.tensor(internal, dtype=torch.int64),
+            "gauss": None if gauss is None else float(gauss)}
+
+
+def _set_python_state(state: dict[str, Any]) -> None:
+    internal = tuple(int(v) for v in state["internal"].tolist())
+    random.setstate((state["version"], internal, state["gauss"]))
 
 
 def _snapshot_name(epoch: int) -> str:
@@ -118,6 +145,8 @@ def save_checkpoint(
             "optimizer": optimizer.state_dict(),
             "rng_torch": torch.get_rng_state(),
             "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "rng_numpy": _numpy_state(),
+            "rng_python": _python_state(),
         }
         torch.save(payload, tmp / OPTIMIZER_FILE)
         doc = {
@@ -196,6 +225,10 @@ def load_checkpoint(
     torch.set_rng_state(payload["rng_torch"])
     if payload.get("rng_cuda") and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(payload["rng_cuda"])
+    if payload.get("rng_numpy"):
+        _set_numpy_state(payload["rng_numpy"])
+    if payload.get("rng_python"):
+        _set_python_state(payload["rng_python"])
     return doc
 
 

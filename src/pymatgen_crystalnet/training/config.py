@@ -91,6 +91,30 @@ class TrainingConfig(PresetConfig):
         Resumable checkpoints kept on disk (the newest ones).
     predict_batch_points
         Memory bound of grid predictions during validation (rows at once).
+    point_grid
+        Training densities on exports: each crystal's density is computed once on a
+        ``point_grid``³ grid of its cell (cached beside the export) and the density at a query
+        point is interpolated from it (trilinear in log(1 + ρ); see
+        ``data/bank_batches.py``), with no Python loop per crystal or point. 0 evaluates the
+        exact IAM at every point of every item instead (the slow reference path).
+    max_minutes
+        Wall-time budget of one invocation (minutes; 0: none). An epoch is only started when
+        the previous epochs' mean duration says it ends within the budget; the last epoch
+        run is validated and checkpointed, so ``--resume`` continues exactly. Not part of
+        the run's identity: a resume may change it.
+    kl_warmup_epochs
+        Ramp the KL weight linearly from 0 to β over this many (fractional) epochs (0: β from
+        the first step).
+    free_bits
+        KL floor per latent dimension (nats): each dimension's KL, averaged over the batch, is
+        replaced by max(KL_d, ``free_bits``) before the dimensions are reduced (mean or sum,
+        the model's ``kl_reduction``), so a dimension below the floor gets no KL gradient
+        (0: off).
+    val_control
+        Also score each validation crystal from another validation crystal's pattern (a
+        fixed pairing within its crystal system) with its own composition: ``val_control_cc``
+        and ``val_cc_drop`` = ``val_cc`` − ``val_control_cc``. Doubles the predictions of a
+        validation.
     preset
         Name of the preset this config came from, if any (informational).
     """
@@ -119,6 +143,11 @@ class TrainingConfig(PresetConfig):
     checkpoint_every: int = 1
     keep_checkpoints: int = 2
     predict_batch_points: int = 2**17
+    point_grid: int = 48
+    max_minutes: float = field(default=0.0, compare=False)
+    kl_warmup_epochs: float = 0.0
+    free_bits: float = 0.0
+    val_control: bool = True
     preset: str | None = field(default=None, compare=False)
 
     presets = TRAINING_PRESETS
@@ -147,16 +176,19 @@ class TrainingConfig(PresetConfig):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        for name in ("max_shift_bins", "val_max_crystals", "num_workers"):
+        for name in ("max_shift_bins", "val_max_crystals", "num_workers", "point_grid"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}.")
-        for name in ("lr", "lr_min", "weight_decay", "grad_clip", "xrd_noise", "composition_noise"):
+        for name in ("lr", "lr_min", "weight_decay", "grad_clip", "xrd_noise", "composition_noise",
+                     "max_minutes", "kl_warmup_epochs", "free_bits"):
             value = float(getattr(self, name))
             setattr(self, name, value)
             if not 0 <= value < float("inf"):
                 raise ValueError(f"{name} must be finite and non-negative, got {value}.")
         if self.lr_min > self.lr:
             raise ValueError(f"lr_min ({self.lr_min}) must not exceed lr ({self.lr}).")
+        if self.point_grid == 1:
+            raise ValueError("point_grid must be 0 (exact points) or at least 2.")
         if self.val_grid < 7:
             raise ValueError(f"val_grid must be at least 7 (the SSIM window), got {self.val_grid}.")

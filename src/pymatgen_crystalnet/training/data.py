@@ -1,9 +1,14 @@
 """Open the training and validation splits the trainer needs from a ``--data`` argument.
 
-``--data`` is either the path of a dataset export (``crystalnet data export``, read by
-:mod:`pymatgen_crystalnet.data.torch_dataset`) or ``synthetic[:N]`` (N toy crystals of
-:mod:`.synthetic`, for smoke runs). Only the ``train`` and ``val`` splits are opened; the
-test split is never read by training.
+``--data`` is either the path of a dataset export (``crystalnet data export``) or
+``synthetic[:N]`` (N toy crystals of :mod:`.synthetic`, for smoke runs). Only the ``train``
+and ``val`` splits are opened; the test split is never read by training.
+
+The training split of an export is prepared once (:class:`~pymatgen_crystalnet.data.
+bank_batches.BankedCrystals`: densities on a ``point_grid``³ grid per crystal, cached in the
+folder ``<export stem>.cache`` beside the export, batches by array operations); with
+``point_grid = 0`` it is the item-by-item :class:`~pymatgen_crystalnet.data.torch_dataset.
+CrystalDensityDataset` with exact densities at every point.
 
 Validation needs densities on a regular grid: :class:`GridDensitySet` wraps a dataset of the
 validation split and replaces its sampled points by the n³ grid (in C order, point (i, j, k)
@@ -79,7 +84,7 @@ def open_datasets(
         Its ``composition_mode`` selects the composition ablation of the inputs; its
         ``cell_inputs`` the per-crystal cell inputs the items carry (computed once here).
     config
-        ``n_strata`` (points per crystal), ``val_grid`` and ``seed`` are used.
+        ``n_strata`` (points per crystal), ``point_grid``, ``val_grid`` and ``seed`` are used.
 
     Raises
     ------
@@ -102,6 +107,7 @@ def open_datasets(
     path = Path(data)
     if not path.is_file():
         raise ValueError(f"--data {data!r} is neither an export file nor 'synthetic[:N]'.")
+    from pymatgen_crystalnet.data.bank_batches import BankedCrystals
     from pymatgen_crystalnet.data.reader import load_export
     from pymatgen_crystalnet.data.torch_dataset import CrystalDensityDataset
 
@@ -111,10 +117,22 @@ def open_datasets(
         raise ValueError(f"{path} has no training split (splits: {sorted(splits)}).")
     mode = model_config.composition_mode
     cells = model_config.cell_inputs  # one hook: the cell inputs, computed once per crystal
-    train = CrystalDensityDataset(
-        export, "train", points_per_axis=config.n_strata, composition_mode=mode, seed=config.seed,
-        cell_inputs=cells,
-    )
+    train: Dataset
+    if config.point_grid:
+        train = BankedCrystals(
+            export.subset("train"),
+            grid_n=config.point_grid,
+            points_per_axis=config.n_strata,
+            composition_mode=mode,
+            seed=config.seed,
+            cache_dir=path.parent / f"{path.stem}.cache",
+            cell_inputs=cells,
+        )
+    else:
+        train = CrystalDensityDataset(
+            export, "train", points_per_axis=config.n_strata, composition_mode=mode, seed=config.seed,
+            cell_inputs=cells,
+        )
     val = None
     if "val" in splits:
         base = CrystalDensityDataset(
@@ -132,6 +150,7 @@ def open_datasets(
         "n_train": len(train),
         "n_val": 0 if val is None else len(val),
         "composition_mode": mode,
+        "point_grid": config.point_grid,
         **{k: manifest.get(k) for k in ("cell", "b_factor", "wavelength", "counts", "density_sources")},
     }
     return train, val, description

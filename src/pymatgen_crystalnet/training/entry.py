@@ -123,6 +123,12 @@ class TrainingOutcome:
         if best:
             metric, value, epoch = best.get("metric"), best.get("value"), best.get("epoch")
             lines.append(f"Best {metric} = {value} at epoch {epoch}: {self.out / 'best'}")
+        if self.summary.get("stopped") == "budget":
+            lines.append(
+                f"Stopped by the time budget (max_minutes) after epoch {last.get('epoch')}; "
+                f"{self.summary.get('wall_time_s', 0.0) / 60:.1f} min of training in the run so far. "
+                "Continue with --resume (optionally --set max_minutes=M)."
+            )
         return lines
 
 

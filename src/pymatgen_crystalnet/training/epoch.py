@@ -5,12 +5,23 @@ worker seeds and one generator per epoch that draws the augmentation and the lat
 the *global* batch, of which each process keeps its own rows (:func:`global_draws`). Hence a
 resumed run equals an uninterrupted one, and W processes draw what one process draws for the
 same global batch.
+
+Two ways to get a batch:
+
+- a dataset with ``prepared_batches = True``, ``n_points`` and a ``batch(indices,
+  point_uniform, drop_uniform)`` method (the prepared crystals of
+  :class:`~pymatgen_crystalnet.data.bank_batches.BankedCrystals`) builds the whole batch by
+  array operations from the sampler's indices and uniform numbers that a second generator per
+  epoch draws for the global batch (:func:`data_draws`), on the CPU;
+- any other dataset goes through the ``DataLoader`` (items collated one by one).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -19,13 +30,13 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from pymatgen_crystalnet.model.cell_inputs import cell_tensors
 from pymatgen_crystalnet.model.config import CrystalNetConfig
-from pymatgen_crystalnet.model.target import loss_terms
 from pymatgen_crystalnet.training.augment import add_noise_relu, shift_patterns
 from pymatgen_crystalnet.training.config import TrainingConfig
 from pymatgen_crystalnet.training.distributed import DistEnv
+from pymatgen_crystalnet.training.objective import kl_weight, training_loss
 from pymatgen_crystalnet.training.schedule import cosine_restarts_lr
 
-__all__ = ["autocast", "epoch_seed", "global_draws", "train_epoch"]
+__all__ = ["autocast", "data_draws", "epoch_seed", "global_draws", "train_epoch"]
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +76,34 @@ def global_draws(
         "eps_composition": torch.randn((n, c.latent_dim), generator=gen, device=dev),
     }
     return {key: value[rank::world] for key, value in draws.items()}
+
+
+def data_draws(
+    gen: torch.Generator, n_local: int, n_points: int, with_drop: bool, env: DistEnv
+) -> dict[str, torch.Tensor]:
+    """Uniform numbers of the prepared-batch path for the global batch; rows ``rank::world``.
+
+    ``points``: ``(n_local, n_points, 3)`` (stratified query points); ``drop``: ``(n_local,)``
+    (the ``drop_element`` choice), only when ``with_drop``. ``gen`` is a CPU generator.
+    """
+    world, rank = env.world_size, env.rank
+    n = n_local * world
+    draws = {"points": torch.rand((n, n_points, 3), generator=gen)}
+    if with_drop:
+        draws["drop"] = torch.rand((n,), generator=gen)
+    return {key: value[rank::world] for key, value in draws.items()}
+
+
+def _prepared_batches(
+    dataset: Any, sampler: DistributedSampler, local_batch: int, gen: torch.Generator, env: DistEnv
+) -> Iterator[dict[str, torch.Tensor]]:
+    """Batches of a dataset with ``batch(...)``, in the sampler's order, last partial one dropped."""
+    order = torch.as_tensor(list(iter(sampler)), dtype=torch.long)
+    with_drop = getattr(dataset, "composition_mode", "full") == "drop_element"
+    for step in range(len(order) // local_batch):
+        idx = order[step * local_batch : (step + 1) * local_batch]
+        r = data_draws(gen, local_batch, dataset.n_points, with_drop, env)
+        yield dataset.batch(idx, r["points"], r.get("drop"))
 
 
 def train_epoch(
@@ -112,7 +151,9 @@ def train_epoch(
     dict
         ``lr`` (the last step's), ``train_loss``, ``train_l1``, ``train_kl_xrd``,
         ``train_kl_composition`` (means over the crystals of all processes), ``crystals``,
-        ``points`` (counts over all processes) and ``steps`` (optimizer steps taken).
+        ``points`` (counts over all processes), ``steps`` (optimizer steps taken),
+        ``data_s`` (seconds this process spent getting batches) and ``beta`` (the KL weight
+        of the last step).
 
     Raises
     ------
@@ -129,24 +170,27 @@ def train_epoch(
     gen = torch.Generator(device=device)
     gen.manual_seed(epoch_seed(cfg.seed, epoch, 1))
     steps = len(loader)
+    prepared = getattr(dataset, "prepared_batches", False) is True
+    batches: Any = loader
+    if prepared:
+        data_gen = torch.Generator()
+        data_gen.manual_seed(epoch_seed(cfg.seed, epoch, 3))
+        batches = _prepared_batches(dataset, sampler, loader.batch_size, data_gen, env)
     sums = torch.zeros(5, device=device, dtype=torch.float64)
     n_points = 0
-    batches: Any = loader
     bar = None
     if progress and env.is_main:
         from tqdm.auto import tqdm
 
-        bar = tqdm(
-            loader,
-            total=steps,
-            desc=f"epoch {epoch + 1}/{cfg.epochs}",
-            leave=False,
-            dynamic_ncols=True,
-        )
-        batches = bar
+        bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, dynamic_ncols=True)
     lr = cfg.lr
     taken = 0
-    for step, batch in enumerate(batches):
+    data_s = 0.0
+    source = iter(batches)
+    for step in range(steps):
+        t_data = time.perf_counter()
+        batch = next(source)
+        data_s += time.perf_counter() - t_data
         lr = cosine_restarts_lr(epoch + step / steps, cycles, cfg.lr, cfg.lr_min)
         for group in optimizer.param_groups:
             group["lr"] = lr
@@ -167,7 +211,8 @@ def train_epoch(
                 eps=(r["eps_xrd"], r["eps_composition"]),
                 **cell_tensors(batch, device),  # lattice, hkl, amplitude where the batch has them
             )
-        terms = loss_terms(out, density, model_config)
+        progress_epochs = epoch + step / steps
+        terms = training_loss(out, density, model_config, cfg, progress_epochs)
         loss, l1, kl_x, kl_c = terms["loss"], terms["l1"], terms["kl_xrd"], terms["kl_composition"]
         if not torch.isfinite(loss):
             raise FloatingPointError(
@@ -184,8 +229,10 @@ def train_epoch(
         parts = torch.stack([loss, l1, kl_x, kl_c]).detach().double() * b
         sums += torch.cat([parts, torch.tensor([b], device=device, dtype=torch.float64)])
         n_points += points.shape[0] * points.shape[1]
-        if bar is not None and step % 10 == 0:
-            bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{lr:.2e}")
+        if bar is not None:
+            bar.update(1)
+            if step % 10 == 0:
+                bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{lr:.2e}")
     if bar is not None:
         bar.close()
     if env.distributed:
@@ -200,4 +247,6 @@ def train_epoch(
         "crystals": count,
         "points": float(n_points * env.world_size),
         "steps": taken,
+        "data_s": data_s,
+        "beta": kl_weight(model_config, cfg, epoch + (steps - 1) / max(steps, 1)),
     }

@@ -7,7 +7,8 @@ largest bin = 1) and its composition vector holds the atomic fractions, so the i
 determine the density and a network can learn it. Items follow the training-data contract of
 the trainer (see :mod:`pymatgen_crystalnet.training.trainer`):
 
-``{"xrd": (1024,), "composition": (118,), "points": (P, 3), "density": (P,), "index": int}``
+``{"xrd": (1024,), "composition": (118,), "points": (P, 3), "density": (P,), "volume": float,
+"electrons": float, "index": int}``
 
 and, with ``cell_inputs``, the cell inputs of a network that reads the cell (``lattice``,
 ``hkl``, ``amplitude``; computed once, from the toy patterns on the cubic cell).
@@ -159,6 +160,8 @@ class SyntheticCrystals(Dataset):
             "composition": torch.from_numpy(self.composition[index]),
             "points": torch.from_numpy(points.astype(np.float32)),
             "density": torch.from_numpy(self.density_at(index, points).astype(np.float32)),
+            "volume": float(self.lattice**3),
+            "electrons": float(self.sites[index][1].sum()),
             "index": index,
             **{key: torch.from_numpy(arr[index]) for key, arr in self.cell_arrays.items()},
         }

@@ -12,7 +12,8 @@ Any ``torch.utils.data.Dataset`` whose items are dicts::
 crystal (stratified sampling, ``n_strata³`` points); validation items carry the n³ points of
 the regular grid in C order (``grid_points(n)``) with the density there. A dataset with a
 ``set_epoch(epoch)`` method is told the epoch before each one, so it can redraw its points
-reproducibly. The validation set must be a validation split: never select on a test split.
+reproducibly (or builds whole batches: ``epoch.py``). The validation set must be a validation
+split: never select on a test split.
 
 Reproducibility
 ---------------
@@ -51,6 +52,8 @@ from pymatgen_crystalnet.atomic import atomic_write_json
 from pymatgen_crystalnet.model.config import CrystalNetConfig
 from pymatgen_crystalnet.model.crystalnet import CrystalNet
 from pymatgen_crystalnet.model.layers import set_batchnorm_sync
+from pymatgen_crystalnet.training import history as run_history
+from pymatgen_crystalnet.training.budget import WallBudget
 from pymatgen_crystalnet.training.checkpoint import (
     CheckpointError,
     latest_checkpoint,
@@ -62,7 +65,6 @@ from pymatgen_crystalnet.training.checkpoint import (
 from pymatgen_crystalnet.training.config import TrainingConfig
 from pymatgen_crystalnet.training.distributed import DistEnv, init_distributed
 from pymatgen_crystalnet.training.epoch import train_epoch
-from pymatgen_crystalnet.training.history import epoch_row, log_epoch, write_metrics
 from pymatgen_crystalnet.training.schedule import scale_cycles
 from pymatgen_crystalnet.training.validation import validate_model
 
@@ -146,7 +148,10 @@ class Trainer:
         self.start_epoch = 0
         self.global_step = 0
         self.history: list[dict[str, Any]] = []
+        self.latent_kl: list[dict[str, Any]] = []
         self.best: dict[str, Any] | None = None
+        self.wall_time_s = 0.0  # over all invocations of the run
+        self.clock = time.monotonic  # replaceable in tests
         self._prepare_run_folder(resume)
 
         wrapped: torch.nn.Module = self.model
@@ -215,6 +220,8 @@ class Trainer:
             self.global_step = int(state["global_step"])
             self.history = list(state["history"])
             self.best = state.get("best")
+            self.wall_time_s = float(state.get("wall_time_s", 0.0))
+            self.latent_kl = run_history.read_latent_kl(self.out_dir, self.start_epoch)
             logger.info("Resumed from %s (epoch %d).", ckpt, self.start_epoch)
         elif self.env.is_main:
             atomic_write_json(self.out_dir / "training.json", self._run_record())
@@ -250,6 +257,14 @@ class Trainer:
             return False
         return self.best is None or value > self.best["value"]
 
+    def _must_stop(self, budget: WallBudget, epoch: int) -> bool:
+        stop = budget.must_stop_after(epoch)
+        if self.env.distributed:  # every process takes the decision of rank 0
+            flag = torch.tensor([1.0 if stop else 0.0], device=self.device)
+            dist.broadcast(flag, 0)
+            stop = bool(flag.item())
+        return stop
+
     def fit(self, stop_epoch: int | None = None) -> dict[str, Any]:
         """Train until ``config.epochs``; returns a summary (best score, folders, history).
 
@@ -259,13 +274,19 @@ class Trainer:
             Stop (with a checkpoint) after this many completed epochs instead, as if the run
             were interrupted there; the schedule still follows ``config.epochs``, and a later
             ``resume`` continues exactly.
+
+        With ``config.max_minutes`` the run also stops when the next epoch would not end
+        within the budget (estimated from this invocation's epochs); the last epoch run is
+        then validated and checkpointed, and the summary's ``stopped`` is ``"budget"``.
         """
         cfg = self.config
         end = cfg.epochs if stop_epoch is None else min(stop_epoch, cfg.epochs)
         if self.start_epoch >= end:
             logger.info("Nothing to do: %d of %d epochs already done.", self.start_epoch, end)
+        budget = WallBudget(cfg.max_minutes, cfg.val_every, self.clock)
+        stopped: str | None = None
         for epoch in range(self.start_epoch, end):
-            t0 = time.perf_counter()
+            t0 = self.clock()
             train = train_epoch(
                 epoch,
                 model=self.model,
@@ -282,19 +303,30 @@ class Trainer:
                 progress=self.progress,
             )
             self.global_step += int(train["steps"])
-            elapsed = time.perf_counter() - t0
+            elapsed = self.clock() - t0
+            budget.train_times.append(elapsed)
             last = epoch + 1 == cfg.epochs
+            if epoch + 1 < end and self._must_stop(budget, epoch):
+                stopped = "budget"
             val = None
-            if (epoch + 1) % cfg.val_every == 0 or last:
+            if (epoch + 1) % cfg.val_every == 0 or last or stopped:
+                t_val = self.clock()
                 val = self.validate()
-            row = epoch_row(epoch + 1, self.global_step, train, elapsed, val)
-            is_best = self._is_better(row) or (self.val_dataset is None and last)
+                budget.val_times.append(self.clock() - t_val)
+            row = run_history.epoch_row(epoch + 1, self.global_step, train, elapsed, val)
+            if val is not None:
+                row["val_time_s"] = budget.val_times[-1]
+                if "kl_per_dim" in val:
+                    self.latent_kl.append({"epoch": epoch + 1, **val["kl_per_dim"]})
+            if stopped:
+                row["stopped"] = stopped
+            is_best = self._is_better(row) or (self.val_dataset is None and (last or bool(stopped)))
             row["is_best"] = is_best
             if is_best:
                 key = f"val_{cfg.select_metric}"
                 self.best = {"epoch": epoch + 1, "metric": key, "value": row.get(key)}
             self.history.append(row)
-            log_epoch(row, cfg.epochs, validated=val is not None)
+            run_history.log_epoch(row, cfg.epochs, validated=val is not None)
             if self.env.is_main:
                 if is_best:
                     publish_best(
@@ -304,12 +336,15 @@ class Trainer:
                             **self._weights_metadata(),
                             "epoch": epoch + 1,
                             "selected_on": f"val_{cfg.select_metric}",
-                            "validation": val,
+                            "validation": {k: v for k, v in (val or {}).items() if k != "kl_per_dim"},
                             "training_config": cfg.as_dict(),
                             "data": self.data_description,
                         },
                     )
-                if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == end:
+            self.wall_time_s += self.clock() - t0
+            row["wall_time_s"] = self.wall_time_s  # epochs, validations and best/ of all invocations
+            if self.env.is_main:
+                if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == end or stopped:
                     save_checkpoint(
                         self.out_dir,
                         epoch + 1,
@@ -319,19 +354,32 @@ class Trainer:
                             "global_step": self.global_step,
                             "history": self.history,
                             "best": self.best,
+                            "wall_time_s": self.wall_time_s,
                             "training_config": cfg.as_dict(),
                             "data": self.data_description,
                         },
                         keep=cfg.keep_checkpoints,
                     )
-                write_metrics(self.out_dir, self.history)
+                run_history.write_metrics(self.out_dir, self.history)
+                run_history.write_latent_kl(self.out_dir, self.latent_kl)
             if self.env.distributed:
                 dist.barrier()
+            if stopped:
+                logger.info(
+                    "Stopped after epoch %d of %d: the next one would not end within max_minutes=%g "
+                    "(continue with --resume).",
+                    epoch + 1,
+                    cfg.epochs,
+                    cfg.max_minutes,
+                )
+                break
         return {
             "best": self.best,
             "best_dir": str(self.out_dir / "best"),
             "last_checkpoint": str(latest_checkpoint(self.out_dir) or ""),
             "history": self.history,
+            "stopped": stopped,
+            "wall_time_s": self.wall_time_s,
         }
 
 
