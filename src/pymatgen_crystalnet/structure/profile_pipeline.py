@@ -1,0 +1,226 @@
+"""From a measured profile on a known cell to crystal structures refined against the profile.
+
+::
+
+    from pymatgen_crystalnet.structure.profile_pipeline import solve_structures_from_profile
+    solution = solve_structures_from_profile(lattice, "Mg2Si", profile)   # a PowderProfile
+    solution.profile_fit["rwp"]                 # the Pawley fit
+    best = solution.candidates[0]
+    best.rwp, best.r_bragg                      # profile Rwp and R_Bragg after Rietveld
+    best.refinement["profile_calculated"]       # the fitted profile on the measured points
+
+Stages:
+
+1. **Pawley** (:func:`.pawley.pawley_fit`): the intensity of every reflection group of the cell,
+   with the peak widths, shape, zero shift, Kα2 ratio, background and the cell refined; at most
+   :data:`PAWLEY_SHARE` of the time budget.
+2. **Sticks**: those intensities (clusters of overlapped reflections compared as one, clusters
+   below three esds set to zero) go through
+   :func:`.pipeline.solve_structures` as a stick pattern on the given cell: space-group
+   hypotheses, the symmetry search and the decoded densities in one pool, stick refinement.
+   That stage leaves :data:`RIETVELD_SHARE` of the budget to the next one.
+3. **Rietveld** (:func:`.rietveld.rietveld_refine`): the best ``n_rietveld`` structures refined
+   against the measured counts (free Wyckoff parameters, B, scale, background, peak parameters
+   and the cell); ranked by profile Rwp ahead of the structures that were not (or could not
+   be) Rietveld-refined, which keep their stick figures. A Rietveld fit that diverges or
+   brings atoms too close leaves the stick-refined structure in place, with the reason in its
+   provenance.
+
+Nothing raises for a bad profile: too few points, no peak, a cell without reflections in the
+range or a fit that diverges give ``solution.reason``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from pymatgen_crystalnet.physics.powder_profile import PowderProfile
+from pymatgen_crystalnet.structure.candidate_pool import (
+    CandidatePool,
+    StructureCandidate,
+    min_distance_violation,
+)
+from pymatgen_crystalnet.structure.config import StructureSolveConfig
+from pymatgen_crystalnet.structure.pipeline import solve_structures
+from pymatgen_crystalnet.structure.pipeline_steps import rwp_key
+from pymatgen_crystalnet.structure.solution import StructureSolution
+
+if TYPE_CHECKING:
+    from pymatgen.core import Composition, Lattice
+
+    from pymatgen_crystalnet.structure.pawley import PawleyResult
+    from pymatgen_crystalnet.structure.rietveld import RietveldResult
+
+__all__ = ["PAWLEY_SHARE", "RIETVELD_SHARE", "solve_structures_from_profile"]
+
+logger = logging.getLogger(__name__)
+
+#: Share of the time budget the Pawley fit may use.
+PAWLEY_SHARE: float = 0.3
+#: Share of the budget left after the Pawley fit that is kept for the Rietveld refinements.
+RIETVELD_SHARE: float = 0.35
+#: Keys of a candidate's ``refinement`` holding the fitted profile (arrays).
+PROFILE_KEYS: tuple[str, ...] = (
+    "profile_two_theta", "profile_observed", "profile_calculated", "profile_background", "reflections",
+)  # fmt: skip
+#: What a failing fit may raise (turned into a reason, never propagated).
+_FIT_ERRORS = (ValueError, RuntimeError, ArithmeticError, np.linalg.LinAlgError)
+
+
+def solve_structures_from_profile(
+    lattice: Lattice,
+    composition: Composition | str | dict,
+    profile: PowderProfile,
+    *,
+    wavelength: float | str | None = None,
+    densities: Sequence[ArrayLike] = (),
+    density_lattice: Lattice | None = None,
+    config: StructureSolveConfig | None = None,
+) -> StructureSolution:
+    """Crystal structures that explain a measured profile on a known cell, Rietveld-refined.
+
+    Parameters
+    ----------
+    lattice
+        The cell (any setting); the structures are on it (on its refined metric after Rietveld).
+    composition
+        Chemical formula (Z from ``config.z`` or the cell volume).
+    profile
+        The measured profile (:class:`~pymatgen_crystalnet.physics.powder_profile.PowderProfile`).
+    wavelength
+        Å or a name; default the profile's own.
+    densities, density_lattice
+        Candidate densities and their cell, decoded into the pool (:func:`.pipeline.solve_structures`).
+    config
+        Settings; ``kalpha2``, ``n_background``, ``n_rietveld`` are the profile stages' own.
+
+    Returns
+    -------
+    StructureSolution
+        ``profile_fit`` holds the Pawley fit's figures; ``reason`` why no structure came out.
+    """
+    from pymatgen.core import Lattice
+
+    from pymatgen_crystalnet.structure.pawley import pawley_fit
+
+    config = config or StructureSolveConfig()
+    start = time.perf_counter()
+    budget = config.time_budget_s
+    deadline = None if budget is None else start + budget
+    solution = StructureSolution()
+    try:
+        if not isinstance(profile, PowderProfile):
+            raise ValueError(f"profile must be a PowderProfile, got {type(profile).__name__}.")
+        if not isinstance(lattice, Lattice):
+            lattice = Lattice(np.asarray(lattice, dtype=float))
+        pawley = pawley_fit(
+            profile, lattice, wavelength=wavelength, kalpha2=config.kalpha2, n_background=config.n_background,
+            time_budget_s=None if budget is None else PAWLEY_SHARE * budget,
+        )  # fmt: skip
+    except (*_FIT_ERRORS, TypeError) as exc:
+        solution.reason = f"profile fit refused: {exc}"
+        return solution
+    solution.profile_fit = pawley.summary()
+    solution.timings["pawley"] = pawley.seconds
+    if not pawley.ok:
+        solution.reason = f"profile fit failed: {pawley.message}"
+        return solution
+    sticks = pawley.sticks()
+    if not np.any(sticks.intensity > 0):
+        solution.reason = "profile fit failed: no reflection intensity above three esds"
+        return solution
+    rietveld = config.refine and config.n_rietveld > 0
+    stick_budget = None
+    if deadline is not None:
+        left = max(deadline - time.perf_counter(), 1.0)
+        stick_budget = left * (1.0 - RIETVELD_SHARE) if rietveld else left
+    stick_config = dataclasses.replace(config, time_budget_s=stick_budget)
+    solution = solve_structures(
+        lattice, composition, sticks.two_theta, sticks.intensity, sticks.wavelength,
+        densities=densities, density_lattice=density_lattice, two_theta_range=sticks.two_theta_range,
+        config=stick_config, stick_groups=sticks.cluster,
+    )  # fmt: skip
+    solution.profile_fit = {
+        **pawley.summary(),
+        "n_sticks": int(sticks.two_theta.size),
+        "n_clusters": int(sticks.cluster.max()) + 1,
+        "n_observed": int(np.count_nonzero(sticks.intensity > 0)),
+    }
+    solution.timings["pawley"] = pawley.seconds
+    solution.notes.insert(0, f"sticks: intensities extracted by a Pawley fit (Rwp {pawley.rwp:.4f})")
+    if rietveld and solution.candidates:
+        t0 = time.perf_counter()
+        _rietveld_stage(solution, profile, pawley, config, deadline)
+        solution.timings["rietveld"] = time.perf_counter() - t0
+    solution.timings["total"] = time.perf_counter() - start
+    return solution
+
+
+def _rietveld_stage(
+    solution: StructureSolution, profile: PowderProfile, pawley: PawleyResult, config: StructureSolveConfig,
+    deadline: float | None,
+) -> None:  # fmt: skip
+    """Rietveld-refine the best candidates in place; rank the refined ones first by profile Rwp."""
+    from pymatgen_crystalnet.structure.rietveld import rietveld_refine
+
+    chosen = solution.candidates[: config.n_rietveld]
+    refined: list[StructureCandidate] = []
+    for k, cand in enumerate(chosen):
+        left = None if deadline is None else deadline - time.perf_counter()
+        if left is not None and left <= 0:
+            solution.skipped.append(f"Rietveld refinement of {len(chosen) - k} structures (time budget)")
+            break
+        assert cand.structure is not None
+        try:
+            res = rietveld_refine(
+                cand.structure, profile, pawley, b_start=min(cand.b_factor or config.b_factor, 10.0),
+                time_budget_s=None if left is None else left / (len(chosen) - k),
+            )  # fmt: skip
+        except _FIT_ERRORS as exc:
+            cand.provenance["rietveld"] = f"refused: {exc}"
+            continue
+        why = res.message or min_distance_violation(res.structure)
+        if why:
+            cand.provenance["rietveld"] = f"rejected: {why}"
+            solution.notes.append(f"Rietveld refinement of a {cand.space_group} model rejected: {why}")
+            continue
+        _apply(cand, res)
+        refined.append(cand)
+    if not refined:
+        return
+    pool = CandidatePool(key=rwp_key)
+    pool.extend(sorted(refined, key=rwp_key))
+    rest = [c for c in solution.candidates if c not in refined]
+    solution.candidates = [*pool.ranked(), *rest][: config.keep]
+
+
+def _apply(cand: StructureCandidate, res: RietveldResult) -> None:
+    """The candidate becomes the Rietveld-refined structure (stick figures kept as ``stick_*``)."""
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    stick = {"stick_rwp": cand.rwp, "stick_r_bragg": cand.r_bragg}
+    cand.figures_of_merit.update({k: float(v) for k, v in stick.items() if v is not None})
+    cand.figures_of_merit.update(
+        {"rwp": res.rwp, "r_bragg": res.r_bragg, "profile_rwp": res.rwp, "profile_rexp": res.rexp}
+    )
+    cand.structure, cand.rwp, cand.r_bragg, cand.b_factor = res.structure, res.rwp, res.r_bragg, res.b_factor
+    try:
+        sga = SpacegroupAnalyzer(res.structure, symprec=0.01)
+        cand.space_group, cand.space_group_number = sga.get_space_group_symbol(), sga.get_space_group_number()
+    except Exception:  # spglib failure: keep the stick refinement's symbol
+        pass
+    arrays: dict[str, Any] = {
+        "profile_two_theta": res.two_theta.tolist(),
+        "profile_observed": res.observed.tolist(),
+        "profile_calculated": res.calculated.tolist(),
+        "profile_background": res.background.tolist(),
+        "reflections": res.reflections.tolist(),
+    }
+    cand.refinement = {**(cand.refinement or {}), "rietveld": res.summary(), **arrays}
