@@ -33,6 +33,7 @@ import torch
 from numpy.typing import NDArray
 from pymatgen.core import Lattice
 
+from pymatgen_crystalnet.devices import resolve_device
 from pymatgen_crystalnet.physics.powder_profile import PowderProfile
 from pymatgen_crystalnet.physics.reflections import enumerate_reflections
 from pymatgen_crystalnet.physics.units import resolve_wavelength
@@ -100,9 +101,8 @@ class _PawleyProblem:
         self.y, self.w, self.peaks = y, w, peaks
         self.sqrt_w = np.sqrt(w)
         self.bg_basis = chebyshev_basis(tt, n_background, float(tt[0]), float(tt[-1]))
-        self.y_t = torch.as_tensor(y, dtype=peaks.dtype)
-        self.sqrt_w_t = torch.as_tensor(self.sqrt_w, dtype=peaks.dtype)
-        self.bg_t = torch.as_tensor(self.bg_basis, dtype=peaks.dtype)
+        as_t = lambda a: torch.as_tensor(np.array(a, dtype=float), dtype=peaks.dtype, device=peaks.device)  # noqa: E731
+        self.y_t, self.sqrt_w_t, self.bg_t = as_t(y), as_t(self.sqrt_w), as_t(self.bg_basis)
         self.last: tuple[NDArray, NDArray] | None = None
 
     def solve_linear(self, theta: torch.Tensor) -> tuple[NDArray, NDArray, float]:
@@ -122,8 +122,8 @@ class _PawleyProblem:
 
     def residual_fn(self, intensities: NDArray, background: NDArray) -> tuple[Any, Any]:
         """Residuals and Jacobian of the peak parameters with intensities and background fixed."""
-        inten = torch.as_tensor(intensities, dtype=self.peaks.dtype)
-        bg = self.bg_t @ torch.as_tensor(background, dtype=self.peaks.dtype)
+        inten = torch.as_tensor(intensities, dtype=self.peaks.dtype, device=self.peaks.device)
+        bg = self.bg_t @ torch.as_tensor(background, dtype=self.peaks.dtype, device=self.peaks.device)
 
         def residuals(theta: torch.Tensor) -> torch.Tensor:
             calc = self.peaks.peaks(theta, self.peaks.windows(theta), inten) + bg
@@ -178,7 +178,8 @@ def pawley_fit(
     time_budget_s
         Stop starting new cycles after this many seconds.
     device
-        Torch device of the profile computations.
+        Torch device of the profile computations (anything
+        :func:`~pymatgen_crystalnet.devices.resolve_device` accepts).
 
     Returns
     -------
@@ -215,7 +216,7 @@ def pawley_fit(
     if not in_range.any():
         raise ValueError(f"No reflection of the cell lies inside the measured 2θ {tt[0]:.3g}–{tt[-1]:.3g}°.")
     metric = CellMetric(lattice)
-    peaks = PeakProfile(tt, hkl, metric, lines, device=device)
+    peaks = PeakProfile(tt, hkl, metric, lines, device=resolve_device(device))
     n_unknowns = len(hkl) + int(n_background) + peaks.n_params
     if tt.size < 2 * n_unknowns:
         raise ValueError(
@@ -256,7 +257,7 @@ def _result(problem: _PawleyProblem, theta: torch.Tensor, inten: NDArray, bg: ND
             seconds: float) -> PawleyResult:  # fmt: skip
     peaks = problem.peaks
     with torch.no_grad():
-        inten_t = torch.as_tensor(inten, dtype=peaks.dtype)
+        inten_t = torch.as_tensor(inten, dtype=peaks.dtype, device=peaks.device)
         calc_peaks = peaks.peaks(theta, peaks.windows(theta), inten_t).cpu().numpy()
     background = problem.bg_basis @ bg
     calc = calc_peaks + background

@@ -173,8 +173,9 @@ def bounded_least_squares(
 
     Lawson–Hanson active sets on the normal equations ``AᵀA x = Aᵀt`` (sparse ``A``: a peak
     overlaps only its neighbours, so every solve is a sparse factorisation), with a relative
-    ridge :data:`RIDGE` on the diagonal. ``start`` (a previous solution) gives the first
-    passive set: between two cycles of a profile fit the set barely changes.
+    ridge :data:`RIDGE` on the diagonal; unknowns whose column is zero stay 0. ``start`` (a
+    previous solution) gives the first passive set: between two cycles of a profile fit the set
+    barely changes.
 
     Parameters
     ----------
@@ -197,7 +198,8 @@ def bounded_least_squares(
     rhs = np.asarray(a.T @ target, dtype=float).ravel()
     n = rhs.size
     diag = normal.diagonal()
-    normal = (normal + diags(RIDGE * np.maximum(diag, 1e-300))).tocsc()
+    empty = ~(diag > 0)  # a column of zeros (a peak wholly outside the data): its unknown stays 0
+    normal = (normal + diags(RIDGE * np.where(empty, 1.0, diag))).tocsc()
 
     def solve(free: NDArray[np.bool_]) -> NDArray[np.float64]:
         z = np.zeros(n)
@@ -208,11 +210,11 @@ def bounded_least_squares(
         return z
 
     if start is None or start.shape != (n,) or not np.all(np.isfinite(start)):
-        z = solve(np.ones(n, dtype=bool))
-        free = ~nonneg | (z > 0)
+        z = solve(~empty)
+        free = (~nonneg | (z > 0)) & ~empty
         x = np.where(free, z, 0.0)
     else:
-        free = ~nonneg | (start > 0)
+        free = (~nonneg | (start > 0)) & ~empty
         x = np.where(free, start, 0.0)
     tol = 1e-12 * max(float(np.abs(rhs).max()), 1e-300)
     for _ in range(int(max_iter)):
@@ -229,7 +231,7 @@ def bounded_least_squares(
             free &= ~(nonneg & (x <= 0))
             x[~free] = 0.0
         gradient = rhs - normal @ x  # −∇ of ½‖Ax − t‖²
-        release = nonneg & ~free & (gradient > tol)
+        release = nonneg & ~free & ~empty & (gradient > tol)
         if not release.any():
             break
         free[int(np.argmax(np.where(release, gradient, -np.inf)))] = True

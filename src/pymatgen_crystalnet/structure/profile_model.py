@@ -233,7 +233,7 @@ class PeakProfile:
         dtype: torch.dtype = torch.float64,
     ) -> None:
         self.device, self.dtype = torch.device(device), dtype
-        as_t = lambda a: torch.as_tensor(np.asarray(a, dtype=float), dtype=dtype, device=self.device)  # noqa: E731
+        as_t = lambda a: torch.as_tensor(np.array(a, dtype=float), dtype=dtype, device=self.device)  # noqa: E731
         tt = np.asarray(two_theta, dtype=float)
         self.two_theta_np = tt
         self.two_theta = as_t(tt)
@@ -332,7 +332,7 @@ class PeakProfile:
         keep = windows.valid & (values != 0)
         idx = torch.stack([windows.index[keep], cols[keep]])
         return torch.sparse_coo_tensor(
-            idx, values[keep], (len(self.two_theta_np), self.n_groups)
+            idx, values[keep], (len(self.two_theta_np), self.n_groups), check_invariants=False
         ).coalesce()
 
     def design_scipy(self, theta: torch.Tensor, windows: Windows) -> Any:

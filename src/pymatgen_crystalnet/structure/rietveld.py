@@ -82,7 +82,8 @@ class RietveldResult:
     two_theta, observed, calculated, background
         The fitted profile (measured points).
     reflections
-        2θ of the reflection groups inside the range (tick marks).
+        Refined 2θ (Kα1) of the reflection groups inside the range that the crystal does not
+        extinguish (tick marks).
     """
 
     structure: Structure
@@ -245,7 +246,10 @@ def _finish(problem: RietveldProblem, q: torch.Tensor, structure: Structure, sta
     logger.info("Rietveld %s: Rwp %.4f → %.4f, R_Bragg %.4f, B %.3f, %d iterations, %.1f s",
                 structure.composition.reduced_formula, start_rwp, fig["rwp"], r_bragg, float(b),
                 iterations, seconds)  # fmt: skip
-    pw = problem.pawley
+    with torch.no_grad():
+        centres = problem.peaks.centres(theta)[0].cpu().numpy()
+        inten = ev["inten"].cpu().numpy()
+    ticks = centres[problem.pawley.in_range & (inten > 1e-8 * max(float(inten.max()), 1e-300))]
     return RietveldResult(
         structure=refined,
         rwp=fig["rwp"],
@@ -269,5 +273,5 @@ def _finish(problem: RietveldProblem, q: torch.Tensor, structure: Structure, sta
         observed=problem.y_np.copy(),
         calculated=calc,
         background=background,
-        reflections=pw.two_theta[pw.in_range].copy(),
+        reflections=ticks,
     )

@@ -76,7 +76,7 @@ class RietveldProblem:
         y = np.asarray(profile.intensity, dtype=float)
         dtype, dev = self.model.dtype, self.model.device
         self.peaks = PeakProfile(tt, pawley.hkl, CellMetric(lat0), pawley.lines, device=dev, dtype=dtype)
-        t = lambda v: torch.as_tensor(np.asarray(v, dtype=float), dtype=dtype, device=dev)  # noqa: E731
+        t = lambda v: torch.as_tensor(np.array(v, dtype=float), dtype=dtype, device=dev)  # noqa: E731
         self.y_np, self.w_np = y, profile_weights(y, profile.sigma)
         self.sqrt_w, self.y = t(np.sqrt(self.w_np)), t(y)
         self.bg = t(chebyshev_basis(tt, pawley.background.size, float(tt[0]), float(tt[-1])))
@@ -94,7 +94,8 @@ class RietveldProblem:
     def start(self, structure: Structure, b_factor: float) -> torch.Tensor:
         """``q`` of the given crystal, ``B`` and the Pawley fit's peak parameters."""
         p = self.par.params_of(structure.frac_coords)
-        return torch.cat([torch.as_tensor(np.append(p, b_factor), dtype=self.model.dtype), self.theta0])
+        start = torch.as_tensor(np.append(p, b_factor), dtype=self.model.dtype, device=self.model.device)
+        return torch.cat([start, self.theta0])
 
     def split(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(p, B, θ)`` of ``q``."""
