@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 #: and the Rietveld profile fit when there is one.
 _FIT_KEYS = ("two_theta", "observed", "calculated", "profile_two_theta", "profile_observed",
              "profile_calculated", "profile_background", "reflections")  # fmt: skip
+#: Figures of merit of a Rietveld-refined structure carried into ``SolvedStructure.figures_of_merit``.
+_PROFILE_FIGURES = ("profile_rwp", "profile_rexp", "stick_rwp", "stick_r_bragg")
 #: Lattice points per conventional cell of each centring.
 _POINTS = {"P": 1, "I": 2, "F": 4, "A": 2, "B": 2, "C": 2, "R": 3}
 
@@ -122,6 +124,8 @@ def _fit_arrays(refinement: dict[str, Any] | None) -> dict[str, Any]:
 def _solved(cand: Any, rank: int) -> SolvedStructure:
     sample, merged = _samples_of(cand)
     foms = {k: getattr(cand, k, None) for k in ("rwp", "r_bragg", "cosine")}
+    # a Rietveld-refined structure: its rwp is the profile's; the stick figures are kept beside it
+    foms.update({k: v for k, v in cand.figures_of_merit.items() if k in _PROFILE_FIGURES})
     foms = {k: float(v) for k, v in foms.items() if v is not None and np.isfinite(v)}
     refinement = getattr(cand, "refinement", None)
     summary = {k: v for k, v in (refinement or {}).items() if k not in _FIT_KEYS}

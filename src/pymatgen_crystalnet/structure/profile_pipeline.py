@@ -25,6 +25,10 @@ Stages:
    be) Rietveld-refined, which keep their stick figures. A Rietveld fit that diverges or
    brings atoms too close leaves the stick-refined structure in place, with the reason in its
    provenance.
+4. **More rounds** while the budget lasts and the best profile Rwp stays above
+   :data:`GOOD_FIT_RATIO` × the Pawley Rwp (no structure explains the profile as well as free
+   intensities do): stages 2–3 again with a new seed and more space-group hypotheses, pooled
+   with the earlier structures (``timings["rounds"]``).
 
 Nothing raises for a bad profile: too few points, no peak, a cell without reflections in the
 range or a fit that diverges give ``solution.reason``.
@@ -56,6 +60,7 @@ if TYPE_CHECKING:
     from pymatgen.core import Composition, Lattice
 
     from pymatgen_crystalnet.structure.pawley import PawleyResult
+    from pymatgen_crystalnet.structure.pawley_result import ExtractedSticks
     from pymatgen_crystalnet.structure.rietveld import RietveldResult
 
 __all__ = ["PAWLEY_SHARE", "RIETVELD_SHARE", "solve_structures_from_profile"]
@@ -66,6 +71,16 @@ logger = logging.getLogger(__name__)
 PAWLEY_SHARE: float = 0.3
 #: Share of the budget left after the Pawley fit that is kept for the Rietveld refinements.
 RIETVELD_SHARE: float = 0.35
+#: A structure whose profile Rwp is within this factor of the Pawley Rwp (the best any structure
+#: can reach with the same peak model) ends the search; a correct structure usually comes within
+#: 10–30 % (more with texture or anisotropic broadening, which the model lacks).
+GOOD_FIT_RATIO: float = 1.3
+#: Search rounds at most (each with a new seed and more hypotheses) while the fit stays worse.
+MAX_ROUNDS: int = 5
+#: A new round starts only with this many seconds of the budget left.
+MIN_ROUND_S: float = 8.0
+#: Space-group hypotheses searched at most in a later round.
+MAX_HYPOTHESES: int = 12
 #: Keys of a candidate's ``refinement`` holding the fitted profile (arrays).
 PROFILE_KEYS: tuple[str, ...] = (
     "profile_two_theta", "profile_observed", "profile_calculated", "profile_background", "reflections",
@@ -137,16 +152,8 @@ def solve_structures_from_profile(
         solution.reason = "profile fit failed: no reflection intensity above three esds"
         return solution
     rietveld = config.refine and config.n_rietveld > 0
-    stick_budget = None
-    if deadline is not None:
-        left = max(deadline - time.perf_counter(), 1.0)
-        stick_budget = left * (1.0 - RIETVELD_SHARE) if rietveld else left
-    stick_config = dataclasses.replace(config, time_budget_s=stick_budget)
-    solution = solve_structures(
-        lattice, composition, sticks.two_theta, sticks.intensity, sticks.wavelength,
-        densities=densities, density_lattice=density_lattice, two_theta_range=sticks.two_theta_range,
-        config=stick_config, stick_groups=sticks.cluster,
-    )  # fmt: skip
+    solution = _round(0, lattice, composition, sticks, profile, pawley, config, densities, density_lattice,
+                      deadline, rietveld)  # fmt: skip
     solution.profile_fit = {
         **pawley.summary(),
         "n_sticks": int(sticks.two_theta.size),
@@ -155,12 +162,74 @@ def solve_structures_from_profile(
     }
     solution.timings["pawley"] = pawley.seconds
     solution.notes.insert(0, f"sticks: intensities extracted by a Pawley fit (Rwp {pawley.rwp:.4f})")
+    rounds = 1
+    while rietveld and deadline is not None and rounds < MAX_ROUNDS:
+        ratio = _fit_ratio(solution, pawley)
+        if ratio <= GOOD_FIT_RATIO or deadline - time.perf_counter() < MIN_ROUND_S:
+            break
+        more = _round(rounds, lattice, composition, sticks, profile, pawley, config, (), None, deadline, True)
+        solution.candidates = _merged([*solution.candidates, *more.candidates], config.keep)
+        solution.failures.extend(more.failures)
+        solution.searched = sorted({*solution.searched, *more.searched})
+        for key, value in more.timings.items():
+            if key != "total":
+                solution.timings[key] = solution.timings.get(key, 0.0) + value
+        solution.notes.append(f"search round {rounds + 1} (best profile Rwp {ratio:.2f} × the Pawley Rwp)")
+        rounds += 1
+    if solution.candidates:
+        solution.reason = None
+    solution.timings["rounds"] = rounds
+    solution.timings["total"] = time.perf_counter() - start
+    return solution
+
+
+def _round(
+    k: int, lattice: Lattice, composition: Composition | str | dict, sticks: ExtractedSticks,
+    profile: PowderProfile, pawley: PawleyResult, config: StructureSolveConfig,
+    densities: Sequence[ArrayLike], density_lattice: Lattice | None, deadline: float | None, rietveld: bool,
+) -> StructureSolution:  # fmt: skip
+    """One round: the stick pipeline on the extracted intensities, then Rietveld of its best.
+
+    Round 0 uses the configuration as given; later rounds a new seed, more space-group
+    hypotheses and no densities (their models are in the pool already).
+    """
+    budget = None
+    if deadline is not None:
+        left = max(deadline - time.perf_counter(), 1.0)
+        budget = left * (1.0 - RIETVELD_SHARE) if rietveld else left
+    settings: dict[str, Any] = {"time_budget_s": budget}
+    if k:
+        settings.update(seed=config.seed + k, use_network=False, use_search=True,
+                        n_hypotheses=min(config.n_hypotheses * (k + 1), MAX_HYPOTHESES))  # fmt: skip
+    solution = solve_structures(
+        lattice, composition, sticks.two_theta, sticks.intensity, sticks.wavelength,
+        densities=densities, density_lattice=density_lattice, two_theta_range=sticks.two_theta_range,
+        config=dataclasses.replace(config, **settings), stick_groups=sticks.cluster,
+    )  # fmt: skip
     if rietveld and solution.candidates:
         t0 = time.perf_counter()
         _rietveld_stage(solution, profile, pawley, config, deadline)
         solution.timings["rietveld"] = time.perf_counter() - t0
-    solution.timings["total"] = time.perf_counter() - start
     return solution
+
+
+def _fit_ratio(solution: StructureSolution, pawley: PawleyResult) -> float:
+    """Best profile Rwp over the Pawley Rwp (inf without a Rietveld-refined structure)."""
+    fits = [c.figures_of_merit for c in solution.candidates]
+    rwps = [f["profile_rwp"] for f in fits if "profile_rwp" in f]
+    return min(rwps) / pawley.rwp if rwps and pawley.rwp > 0 else float("inf")
+
+
+def _final_key(c: StructureCandidate) -> tuple[float, float, float]:
+    """Rietveld-refined structures first (by profile Rwp), then the others (by stick Rwp)."""
+    return (0.0 if "profile_rwp" in c.figures_of_merit else 1.0, *rwp_key(c))
+
+
+def _merged(candidates: list[StructureCandidate], keep: int) -> list[StructureCandidate]:
+    """Distinct candidates (``StructureMatcher``), ranked by :func:`_final_key`."""
+    pool = CandidatePool(key=_final_key)
+    pool.extend(sorted(candidates, key=_final_key))
+    return pool.ranked()[:keep]
 
 
 def _rietveld_stage(
@@ -193,12 +262,8 @@ def _rietveld_stage(
             continue
         _apply(cand, res)
         refined.append(cand)
-    if not refined:
-        return
-    pool = CandidatePool(key=rwp_key)
-    pool.extend(sorted(refined, key=rwp_key))
-    rest = [c for c in solution.candidates if c not in refined]
-    solution.candidates = [*pool.ranked(), *rest][: config.keep]
+    if refined:
+        solution.candidates = _merged(solution.candidates, config.keep)
 
 
 def _apply(cand: StructureCandidate, res: RietveldResult) -> None:
