@@ -28,7 +28,8 @@ Stages:
 4. **More rounds** while the budget lasts and the best profile Rwp stays above
    :data:`GOOD_FIT_RATIO` × the Pawley Rwp (no structure explains the profile as well as free
    intensities do): stages 2–3 again with a new seed and more space-group hypotheses, pooled
-   with the earlier structures (``timings["rounds"]``).
+   with the earlier structures (``timings["rounds"]``); odd rounds try, one each, the Z the
+   cell volume allows that the first round did not (unless ``config.z`` is given).
 
 Nothing raises for a bad profile: too few points, no peak, a cell without reflections in the
 range or a fit that diverges give ``solution.reason``.
@@ -79,6 +80,8 @@ GOOD_FIT_RATIO: float = 1.3
 MAX_ROUNDS: int = 5
 #: A new round starts only with this many seconds of the budget left.
 MIN_ROUND_S: float = 8.0
+#: Levenberg–Marquardt iterations of each Rietveld refinement (a right model converges in ~10).
+RIETVELD_ITERATIONS: int = 20
 #: Space-group hypotheses searched at most in a later round.
 MAX_HYPOTHESES: int = 12
 #: Keys of a candidate's ``refinement`` holding the fitted profile (arrays).
@@ -200,6 +203,7 @@ def _round(
     settings: dict[str, Any] = {"time_budget_s": budget}
     if k:
         settings.update(seed=config.seed + k, use_network=False, use_search=True,
+                        z=_round_z(k, config, composition, lattice),
                         n_hypotheses=min(config.n_hypotheses * (k + 1), MAX_HYPOTHESES))  # fmt: skip
     solution = solve_structures(
         lattice, composition, sticks.two_theta, sticks.intensity, sticks.wavelength,
@@ -211,6 +215,24 @@ def _round(
         _rietveld_stage(solution, profile, pawley, config, deadline)
         solution.timings["rietveld"] = time.perf_counter() - t0
     return solution
+
+
+def _round_z(
+    k: int, config: StructureSolveConfig, composition: Composition | str | dict, lattice: Lattice
+) -> int | None:
+    """Z of round ``k`` (None: the most plausible ones, as in the first round).
+
+    Odd rounds try, in turn, the Z the volume allows that the first round did not (closest to
+    the expected volume first); even rounds the most plausible ones again.
+    """
+    from pymatgen_crystalnet.structure.formula_units import candidate_z, plausible_z
+
+    if config.z is not None or k % 2 == 0:
+        return config.z
+    tried = set(plausible_z(composition, lattice.volume).values)
+    others = [z for z in candidate_z(composition, lattice.volume).values if z not in tried]
+    index = (k - 1) // 2
+    return others[index] if index < len(others) else None
 
 
 def _fit_ratio(solution: StructureSolution, pawley: PawleyResult) -> float:
@@ -250,6 +272,7 @@ def _rietveld_stage(
         try:
             res = rietveld_refine(
                 cand.structure, profile, pawley, b_start=min(cand.b_factor or config.b_factor, 10.0),
+                max_iter=RIETVELD_ITERATIONS,
                 time_budget_s=None if left is None else left / (len(chosen) - k),
             )  # fmt: skip
         except _FIT_ERRORS as exc:
