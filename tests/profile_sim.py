@@ -25,12 +25,17 @@ def pseudo_voigt(x: np.ndarray, fwhm: np.ndarray, eta: float) -> np.ndarray:
 
 
 def simulate(structure, *, doublet: bool = True, lo: float = 20.0, hi: float = 100.0, step: float = 0.02,
-             b_factor: float = 0.5, peak_counts: float = 2e4, seed: int = 0, **shape: float):  # fmt: skip
-    """A Cu Kα profile of ``structure`` with Poisson noise; returns (profile, truth dict)."""
+             b_factor: float = 0.5, peak_counts: float = 2e4, seed: int = 0, wavelength: float = CU_KA1,
+             **shape: float):  # fmt: skip
+    """A Cu Kα profile of ``structure`` with Poisson noise; returns (profile, truth dict).
+
+    ``wavelength`` is the (Kα1) line; with ``doublet`` a Kα2 line follows at ``λ · Kα2/Kα1``.
+    """
     truth = {**TRUTH, **shape}
     tt = np.arange(lo, hi, step)
-    pos, inten = batch_sticks(structure.lattice, [s.specie.symbol for s in structure], structure.frac_coords,
-                              CU_KA1, (lo - 2, hi + 1), debye_waller_b=b_factor, scaled=False)  # fmt: skip
+    species = [s.specie.symbol for s in structure]
+    pos, inten = batch_sticks(structure.lattice, species, structure.frac_coords, wavelength, (lo - 2, hi + 1),
+                              debye_waller_b=b_factor, scaled=False)  # fmt: skip
     inten = inten[0]
     theta = np.radians(pos / 2)
     t = np.tan(theta)
@@ -47,4 +52,4 @@ def simulate(structure, *, doublet: bool = True, lo: float = 20.0, hi: float = 1
     expected = scale * peaks + background
     counts = np.random.default_rng(seed).poisson(expected).astype(float)
     truth.update(scale=scale, two_theta=pos, intensity=inten, expected=expected)
-    return PowderProfile(tt, counts, CU_KA1, source="simulated"), truth
+    return PowderProfile(tt, counts, wavelength, source="simulated"), truth

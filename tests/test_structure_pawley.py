@@ -68,6 +68,15 @@ def test_one_line_without_kalpha2():
     assert fit.rwp == pytest.approx(fit.rexp, rel=0.05)
 
 
+def test_a_weighted_kalpha_profile_without_kalpha2_is_fitted_with_one_line():
+    crystal = corundum()
+    profile, _ = simulate(crystal, doublet=False, lo=25.0, hi=70.0, wavelength=1.54184)  # "CuKa"
+    fit = pawley_fit(profile, crystal.lattice)
+    assert not fit.lines.doublet and fit.lines.wavelength == 1.54184 and "no Kα2" in fit.lines.description
+    np.testing.assert_allclose(fit.lattice.parameters, crystal.lattice.parameters, atol=2e-4)
+    assert fit.rwp == pytest.approx(fit.rexp, rel=0.05)
+
+
 def test_bad_profiles_are_refused_with_the_reason():
     crystal = corundum()
     tt = np.linspace(20, 30, 20)

@@ -62,6 +62,8 @@ logger = logging.getLogger(__name__)
 MIN_POINTS: int = 50
 #: Reflections this far (degrees) outside the measured range are fitted too (their tails).
 RANGE_MARGIN: float = 1.0
+#: A weighted-Kα profile whose fitted Kα2/Kα1 ratio stays below this is refitted with one line.
+NO_KALPHA2: float = 0.1
 #: Parameters refined in the first cycles (then every parameter).
 _FIRST = ("zero", "W", "eta0")
 
@@ -168,7 +170,9 @@ def pawley_fit(
         Å or a name; default ``profile.wavelength``.
     kalpha2
         Model a Kα1/Kα2 doublet: ``"auto"`` (laboratory Kα wavelengths), True or False
-        (:func:`.profile_model.emission_lines`).
+        (:func:`.profile_model.emission_lines`). With ``"auto"``, a profile given at a weighted
+        Kα (e.g. 1.5418 Å) whose refined Kα2 ratio stays below :data:`NO_KALPHA2` is fitted
+        again with one line at the given wavelength.
     n_background
         Chebyshev background terms.
     refine_cell
@@ -247,8 +251,23 @@ def pawley_fit(
         if small and cycles > 2:
             converged = True
             break
-    return _result(problem, theta, inten, bg, hkl, refl, two_theta, in_range, lines, metric, (lo, hi),
-                   cycles, converged, time.perf_counter() - start)  # fmt: skip
+    result = _result(problem, theta, inten, bg, hkl, refl, two_theta, in_range, lines, metric, (lo, hi),
+                     cycles, converged, time.perf_counter() - start)  # fmt: skip
+    weighted = lines.doublet and lines.wavelength != lam
+    if kalpha2 == "auto" and weighted and result.params["ratio"] < NO_KALPHA2:
+        # a weighted Kα was given but the profile shows no Kα2: one line at the given wavelength
+        left = None if deadline is None else max(deadline - time.perf_counter(), 0.25 * float(time_budget_s))
+        single = pawley_fit(profile, lattice, wavelength=lam, kalpha2=False, n_background=n_background,
+                            refine_cell=refine_cell, max_cycles=max_cycles, lm_steps=lm_steps,
+                            time_budget_s=left, device=device)  # fmt: skip
+        if single.ok:
+            anode = lines.description.split(" ")[0]
+            ratio = result.params["ratio"]
+            why = f"{anode} weighted Kα given; the fit found no Kα2 (ratio {ratio:.2f}): one line"
+            single.lines = EmissionLines(float(lam), None, 0.0, why)
+            single.seconds += result.seconds
+            return single
+    return result
 
 
 def _result(problem: _PawleyProblem, theta: torch.Tensor, inten: NDArray, bg: NDArray, hkl: NDArray,
