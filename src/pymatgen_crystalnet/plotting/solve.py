@@ -3,11 +3,13 @@
 For each shown candidate, one pattern panel (:func:`~.rietveld.plot_rietveld`):
 
 - with a measured profile (``profile=`` or ``result.profile``): the profile as measured, at
-  its own wavelength; the candidate's calculated pattern at that wavelength (the FFT forward
-  pattern of its density, or the pattern of its atomic model ``candidate.structure`` when it
-  has one), rendered with the measured peak width, put on the SNIP background of the
-  measurement and scaled by least squares; the difference below; the reflection ticks; the
-  2θ range the density's grid does not resolve shaded;
+  its own wavelength; when the candidate's structure was Rietveld-refined against it, the
+  fitted profile itself (refined peak shapes, background and scale); else the candidate's
+  calculated pattern at that wavelength (the FFT forward pattern of its density, or the pattern
+  of its atomic model ``candidate.structure`` when it has one), rendered with the measured peak
+  width, put on the SNIP background of the measurement and scaled by least squares; the
+  difference below; the reflection ticks; the 2θ range the density's grid does not resolve
+  shaded;
 - without one (sticks or a 1024-vector were given): the model's input vector and the
   candidate's computed vector on the Mo Kα axis, as sticks, with their difference.
 
@@ -110,12 +112,35 @@ def _fitted(sx: NDArray, sy: NDArray, tt: NDArray, net: NDArray, background: NDA
     return background + max(scale, 0.0) * rendered
 
 
+def _rietveld_fit(cand: Candidate, tt: NDArray) -> dict[str, NDArray] | None:
+    """The candidate's Rietveld fit when it was made on these measured points, else None."""
+    fit = getattr(getattr(cand, "solution", None), "fit", None) or {}
+    x = fit.get("profile_two_theta")
+    if x is None or fit.get("profile_calculated") is None or np.shape(x) != tt.shape:
+        return None
+    return fit if np.allclose(x, tt) else None
+
+
 def _profile_panel(ax: Any, cand: Candidate, profile: PowderProfile, wavelength: float, title: str) -> None:
     from pymatgen_crystalnet.featurize.profile import snip_background
     from pymatgen_crystalnet.physics.forward import resolved_two_theta_max
 
     tt = np.asarray(profile.two_theta, dtype=float)
     y = np.asarray(profile.intensity, dtype=float)
+    fit = _rietveld_fit(cand, tt)
+    if fit is not None:
+        plot_rietveld(
+            ax, observed_x=tt, observed_y=y, calculated_x=tt,
+            calculated_y=np.asarray(fit["profile_calculated"]), sticks_x=fit.get("reflections"),
+            label_calculated="calculated (Rietveld fit of its structure)",
+            calculated_as="profile", observed_as="profile",
+            others={"background": (tt, np.asarray(fit["profile_background"]))}
+            if fit.get("profile_background") is not None else None,
+            xlabel=f"2θ (°, λ = {wavelength:.5f} Å)", ylabel="intensity (counts)",
+        )  # fmt: skip
+        rwp = cand.solution.rwp if cand.solution is not None else None
+        ax.set_title(title + ("" if rwp is None else f"; structure profile Rwp {rwp:.3f}"), fontsize=9)
+        return
     lo, hi = float(tt.min()), float(tt.max())
     background = snip_background(tt, y, 1.0)
     net = y - background

@@ -52,7 +52,10 @@ class SolvedStructure(MSONable):
         The latent sample of the density it was decoded from (None for a search model).
     figures_of_merit
         ``"rwp"``, ``"r_bragg"`` and ``"cosine"`` against the input (lower R, higher cosine
-        is better), when computed.
+        is better), when computed. After a Rietveld refinement against a measured profile
+        ``"rwp"`` and ``"r_bragg"`` are the profile's (also ``"profile_rwp"``, with
+        ``"profile_rexp"``), and ``"stick_rwp"``, ``"stick_r_bragg"`` those of the stick fit
+        to the Pawley-extracted intensities.
     rank
         0 for the best (lowest Rwp) structure of the solve.
     refined

@@ -10,6 +10,13 @@ own decoded model, or the model its decoded model was merged with) or the reason
 
 The pipeline works on the pattern's conventional cell (so ``z`` counts formula units in the cell
 a crystallographer quotes: 4 for rock salt); the densities live on the model's primitive cell.
+
+A measured profile (``prepared.kind == "profile"``) goes to
+:func:`pymatgen_crystalnet.structure.profile_pipeline.solve_structures_from_profile` when
+``config.profile_fit``: intensities extracted by a Pawley fit replace the picked peaks, and the
+best structures are Rietveld-refined against the profile (their fitted profile is in
+``SolvedStructure.fit``). If the profile fit is refused or fails, the picked peaks are used and
+a note says why.
 """
 
 from __future__ import annotations
@@ -34,8 +41,12 @@ __all__ = ["pattern_cell", "solve_candidate_structures", "structure_formula"]
 
 logger = logging.getLogger(__name__)
 
-#: Arrays of a refinement summary that make the fit (drawn in the Rietveld figure).
-_FIT_KEYS = ("two_theta", "observed", "calculated")
+#: Arrays of a refinement summary that make the fit (drawn in the Rietveld figure): the stick fit,
+#: and the Rietveld profile fit when there is one.
+_FIT_KEYS = ("two_theta", "observed", "calculated", "profile_two_theta", "profile_observed",
+             "profile_calculated", "profile_background", "reflections")  # fmt: skip
+#: Figures of merit of a Rietveld-refined structure carried into ``SolvedStructure.figures_of_merit``.
+_PROFILE_FIGURES = ("profile_rwp", "profile_rexp", "stick_rwp", "stick_r_bragg")
 #: Lattice points per conventional cell of each centring.
 _POINTS = {"P": 1, "I": 2, "F": 4, "A": 2, "B": 2, "C": 2, "R": 3}
 
@@ -113,6 +124,8 @@ def _fit_arrays(refinement: dict[str, Any] | None) -> dict[str, Any]:
 def _solved(cand: Any, rank: int) -> SolvedStructure:
     sample, merged = _samples_of(cand)
     foms = {k: getattr(cand, k, None) for k in ("rwp", "r_bragg", "cosine")}
+    # a Rietveld-refined structure: its rwp is the profile's; the stick figures are kept beside it
+    foms.update({k: v for k, v in cand.figures_of_merit.items() if k in _PROFILE_FIGURES})
     foms = {k: float(v) for k, v in foms.items() if v is not None and np.isfinite(v)}
     refinement = getattr(cand, "refinement", None)
     summary = {k: v for k, v in (refinement or {}).items() if k not in _FIT_KEYS}
@@ -183,19 +196,28 @@ def solve_candidate_structures(
             c.structure_reason = why
         return [], {"reason": why}
     lattice = pattern_cell(cell, info)
-    tt, y, rng = _peaks(prepared)
     by_sample = sorted(candidates, key=lambda c: c.sample)
-    solution = solve_structures(
-        lattice,
-        formula,
-        tt,
-        y,
-        prepared.wavelength,
-        densities=[c.grid for c in by_sample] if config.use_network else (),
-        density_lattice=cell,
-        two_theta_range=rng,
-        config=config,
-    )
+    densities = [c.grid for c in by_sample] if config.use_network else ()
+    solution, unused = None, None
+    if prepared.kind == "profile" and prepared.profile is not None and config.profile_fit:
+        from pymatgen_crystalnet.structure.profile_pipeline import solve_structures_from_profile
+
+        solution = solve_structures_from_profile(
+            lattice, formula, prepared.profile, wavelength=prepared.profile.wavelength or prepared.wavelength,
+            densities=densities, density_lattice=cell, config=config,
+        )  # fmt: skip
+        fit = solution.profile_fit or {}
+        if not fit.get("ok") or (solution.reason or "").startswith("profile fit"):
+            unused = solution.reason or fit.get("message") or "no profile fit"
+            solution = None
+    if solution is None:
+        tt, y, rng = _peaks(prepared)
+        solution = solve_structures(
+            lattice, formula, tt, y, prepared.wavelength, densities=densities, density_lattice=cell,
+            two_theta_range=rng, config=config,
+        )  # fmt: skip
+        if unused:
+            solution.notes.insert(0, f"the profile fit was not used ({unused}); the picked peaks were")
     if [c.sample for c in by_sample] != list(range(len(by_sample))):
         raise ValueError("The candidates' samples must be 0 … n-1.")
     structures = [_solved(c, rank) for rank, c in enumerate(solution.candidates)]
@@ -216,6 +238,7 @@ def solve_candidate_structures(
         "timings": full.get("timings", {}),
         "skipped": full.get("skipped", []),
         "notes": full.get("notes", []),
+        "profile_fit": full.get("profile_fit"),
         "failures": [{"source": f.get("source"), "sample": (f.get("provenance") or {}).get("sample"),
                       "reason": f.get("reason")} for f in full.get("failures", [])][:30],
     }  # fmt: skip

@@ -16,5 +16,11 @@ Modules are imported on demand (nothing is loaded here):
 - :mod:`.pipeline` (``solve_structures``, settings in :mod:`.config`, result in
   :mod:`.solution`, stages in :mod:`.pipeline_steps`) runs all of it for one pattern: densities
   decoded (written on the pattern's cell by :mod:`.transfer`) and the search in one pool scored
-  against the sticks (:mod:`.stick_scoring`), refined and ranked by Rwp.
+  against the sticks (:mod:`.stick_scoring`), refined and ranked by Rwp;
+- for a measured profile, :mod:`.profile_model` (pseudo-Voigt peaks on the cell's reflections,
+  Kα doublet, background; torch), :mod:`.pawley` (intensities extracted on the cell, result in
+  :mod:`.pawley_result`), :mod:`.rietveld` (a crystal refined against the counts, its
+  least-squares problem in :mod:`.rietveld_problem`; both fits use :mod:`.profile_lm`) and
+  :mod:`.profile_pipeline` (``solve_structures_from_profile``: Pawley → sticks →
+  :mod:`.pipeline` → Rietveld).
 """

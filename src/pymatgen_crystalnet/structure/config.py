@@ -74,6 +74,18 @@ class StructureSolveConfig(MSONable):
         Seed of the search and of the refinement's random starts.
     b_factor
         Isotropic Debye–Waller B (Å²) of the densities and of the unrefined candidates' patterns.
+    profile_fit
+        For a measured profile (:mod:`~pymatgen_crystalnet.structure.profile_pipeline`): extract
+        the reflection intensities by a Pawley fit and use them as the sticks, then
+        Rietveld-refine the best structures against the profile. False: the profile's picked
+        peaks are the sticks (the stick path alone).
+    n_rietveld
+        Best structures Rietveld-refined against a measured profile (0: none).
+    kalpha2
+        Kα1/Kα2 doublet in the profile fit: ``"auto"`` (laboratory Cu, Mo, Co, Fe, Cr, Ag Kα
+        wavelengths), True or False.
+    n_background
+        Chebyshev background terms of the profile fit.
     """
 
     refine: bool = True
@@ -88,6 +100,10 @@ class StructureSolveConfig(MSONable):
     time_budget_s: float | None = 60.0
     seed: int = 0
     b_factor: float = 1.0
+    profile_fit: bool = True
+    n_rietveld: int = 3
+    kalpha2: bool | str = "auto"
+    n_background: int = 12
 
     def __post_init__(self) -> None:
         if self.z is not None and (isinstance(self.z, bool) or int(self.z) != self.z or self.z < 1):
@@ -97,8 +113,13 @@ class StructureSolveConfig(MSONable):
         for name in ("n_hypotheses", "n_search_trials", "keep"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
-        if int(self.n_refine) < 0:
-            raise ValueError(f"n_refine must be ≥ 0, got {self.n_refine}.")
+        for name in ("n_refine", "n_rietveld"):
+            if int(getattr(self, name)) < 0:
+                raise ValueError(f"{name} must be ≥ 0, got {getattr(self, name)}.")
+        if self.kalpha2 not in ("auto", True, False):
+            raise ValueError(f"kalpha2 must be 'auto', True or False, got {self.kalpha2!r}.")
+        if not 1 <= int(self.n_background) <= 40:
+            raise ValueError(f"n_background must lie in 1–40, got {self.n_background}.")
         if self.time_budget_s is not None and not (
             math.isfinite(self.time_budget_s) and self.time_budget_s > 0
         ):

@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -50,6 +50,7 @@ from pymatgen_crystalnet.structure.pipeline_steps import (
     MATCH_TOL,
     Clock,
     decode_all,
+    grouped_reflections,
     interleave_sources,
     refine_one,
     rwp_key,
@@ -70,6 +71,27 @@ logger = logging.getLogger(__name__)
 SEARCH_KEEP: int = 3
 #: Share of the time left that the search may use (the rest is the refinement's).
 SEARCH_SHARE: float = 0.5
+#: Extracted intensities below this fraction of the strongest do not count as observed for the
+#: space-group hypotheses: in measured data such weak peaks are as often an impurity, a Kβ or
+#: W line or a tail misassigned by the fit as a reflection the group forbids.
+EXTRACTED_MIN_INTENSITY: float = 0.01
+
+def _fitting_groups(consistent: Sequence[Any], formula: Composition, z: list[int], lattice: Lattice,
+                    config: StructureSolveConfig, solution: StructureSolution) -> list[int]:  # fmt: skip
+    """The best ``n_hypotheses`` consistent groups whose Wyckoff positions can hold the composition."""
+    from pymatgen_crystalnet.structure.search import composition_fits
+
+    if not config.use_search or not z:
+        return [h.number for h in consistent[: config.n_hypotheses]]
+    chosen, unfit = [], []
+    for h in consistent:
+        if len(chosen) == config.n_hypotheses:
+            break
+        (chosen if composition_fits(h.number, formula, z, lattice) else unfit).append(h.number)
+    if unfit:
+        solution.notes.append(f"space groups {unfit} cannot hold the composition at Z = {z}: not searched")
+    return chosen
+
 
 def solve_structures(
     lattice: Lattice,
@@ -82,6 +104,7 @@ def solve_structures(
     density_lattice: Lattice | None = None,
     two_theta_range: tuple[float, float] | None = None,
     config: StructureSolveConfig | None = None,
+    stick_groups: ArrayLike | None = None,
 ) -> StructureSolution:
     """Crystal structures that explain a stick pattern on a known cell, ranked by Rwp.
 
@@ -106,6 +129,12 @@ def solve_structures(
         The 2θ range the measurement covered (default: first to last stick).
     config
         Settings (:class:`~.config.StructureSolveConfig`; default settings when None).
+    stick_groups
+        One group index per stick (in the order given) when the sticks are intensities
+        extracted from a profile (:mod:`.pawley`): sticks of one group overlap in the profile
+        and are compared as one (their sum), for the space-group hypotheses, the search's
+        target, the scores and the refinement. A measured profile itself goes to
+        :func:`.profile_pipeline.solve_structures_from_profile`.
 
     Returns
     -------
@@ -127,6 +156,12 @@ def solve_structures(
             lattice = Lattice(np.asarray(lattice, dtype=float))
         lam = resolve_wavelength(wavelength)
         tt, y = check_target(two_theta, intensities)
+        groups = None
+        if stick_groups is not None:
+            order = np.argsort(np.asarray(two_theta, dtype=float).ravel(), kind="stable")
+            groups = np.asarray(stick_groups).ravel()[order]
+            if groups.shape != tt.shape or not np.issubdtype(groups.dtype, np.integer) or np.any(groups < 0):
+                raise ValueError("stick_groups must hold one non-negative integer per stick.")
         formula = formula_unit(composition)
         if two_theta_range is None:
             two_theta_range = (max(0.0, tt[0] - MATCH_TOL), min(TWO_THETA_MAX, tt[-1] + MATCH_TOL))
@@ -148,15 +183,29 @@ def solve_structures(
         decoded = decode_all(densities, dlat, lattice, formula, config, clock, solution)
     clock.lap(timings, "decode")
 
-    reflections = reflections_from_sticks(tt, y, lam)
+    if groups is None:
+        reflections = reflections_from_sticks(tt, y, lam)
+        tt_target, y_target = tt, y
+    else:
+        reflections, tt_target, y_target = grouped_reflections(tt, y, groups, lam)
     given = config.space_group_number
     hyp = space_group_hypotheses(
-        lattice, reflections, decoded=decoded, space_groups=None if given is None else [given]
-    )
+        lattice, reflections, decoded=decoded, space_groups=None if given is None else [given],
+        **({} if groups is None else {"min_intensity": EXTRACTED_MIN_INTENSITY}),
+    )  # fmt: skip
     solution.hypotheses = hyp.hypotheses
     if hyp.reason:
         solution.notes.append(hyp.reason)
-    chosen = [given] if given is not None else [h.number for h in hyp.consistent[: config.n_hypotheses]]
+    search_z: list[int] = [config.z] if config.z is not None else []
+    if config.use_search and config.z is None:
+        plausible = plausible_z(formula, lattice.volume)
+        search_z = list(plausible.values)
+        if plausible.reason:
+            solution.notes.append(plausible.reason)
+    if given is not None:
+        chosen = [given]
+    else:
+        chosen = _fitting_groups(hyp.consistent, formula, search_z, lattice, config, solution)
     clock.lap(timings, "hypotheses")
 
     found: list[StructureCandidate] = list(decoded)
@@ -166,13 +215,7 @@ def solve_structures(
         elif clock.out():
             solution.skipped.append("search (time budget)")
         else:
-            target = stick_target(tt, y, lam, two_theta_range)
-            search_z = config.z
-            if search_z is None:
-                plausible = plausible_z(formula, lattice.volume)
-                search_z = list(plausible.values)
-                if plausible.reason:
-                    solution.notes.append(plausible.reason)
+            target = stick_target(tt_target, y_target, lam, two_theta_range)
             res = symmetry_search(
                 lattice,
                 formula,
@@ -192,7 +235,7 @@ def solve_structures(
                 solution.notes.append("the search may have stopped early (time budget)")
     clock.lap(timings, "search")
 
-    scorer = StickScorer(tt, y, lam, two_theta_range, config.b_factor, MATCH_TOL)
+    scorer = StickScorer(tt, y, lam, two_theta_range, config.b_factor, MATCH_TOL, groups=groups)
     pool = scored_pool(found, scorer, solution)
     ranked = pool.ranked()
     clock.lap(timings, "pool")
@@ -208,7 +251,7 @@ def solve_structures(
                 )
                 refined.extend(order[k : config.n_refine])
                 break
-            out = refine_one(cand, tt, y, lam, two_theta_range, config)
+            out = refine_one(cand, tt, y, lam, two_theta_range, config, groups=groups)
             (refined if out.ok else solution.failures).append(out)
         final = CandidatePool(key=rwp_key)
         final.extend(sorted(refined, key=rwp_key))

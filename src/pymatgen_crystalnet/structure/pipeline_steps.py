@@ -26,8 +26,10 @@ from pymatgen_crystalnet.structure.stick_scoring import PatternGatedMatcher, Sti
 if TYPE_CHECKING:
     from pymatgen.core import Composition, Lattice
 
-__all__ = ["MATCH_TOL", "REFINE_STARTS", "Clock", "decode_all", "interleave_sources", "refine_one",
-           "rwp_key", "scored_pool"]
+    from pymatgen_crystalnet.structure.spacegroups import ObservedReflections
+
+__all__ = ["MATCH_TOL", "REFINE_STARTS", "Clock", "decode_all", "grouped_reflections", "interleave_sources",
+           "refine_one", "rwp_key", "scored_pool"]
 
 #: 2θ tolerance (degrees) pairing computed reflections with the input sticks.
 MATCH_TOL: float = 0.02
@@ -101,6 +103,35 @@ def decode_all(
     return out
 
 
+def grouped_reflections(
+    tt: NDArray[np.float64], y: NDArray[np.float64], groups: NDArray[np.int64], lam: float,
+    tolerance_deg: float = 0.05,
+) -> tuple[ObservedReflections, NDArray[np.float64], NDArray[np.float64]]:
+    """Observed reflections of grouped sticks, and the groups as sticks (weighted 2θ, summed intensity).
+
+    A group is one observed reflection at its intensity-weighted 2θ, with the position
+    tolerance widened by half the group's span (any reflection of the group may carry the
+    intensity): the space-group hypotheses then never call a group a violation because of how
+    overlapped intensities were split.
+    """
+    from pymatgen_crystalnet.structure.spacegroups import ObservedReflections
+
+    _, g = np.unique(groups, return_inverse=True)
+    n = int(g.max()) + 1
+    total = np.bincount(g, weights=y, minlength=n)
+    mean = np.bincount(g, weights=tt, minlength=n) / np.bincount(g, minlength=n)
+    weighted = np.bincount(g, weights=tt * y, minlength=n)
+    centre = np.where(total > 0, weighted / np.where(total > 0, total, 1.0), mean)
+    lo, hi = np.full(n, np.inf), np.full(n, -np.inf)
+    np.minimum.at(lo, g, tt)
+    np.maximum.at(hi, g, tt)
+    half_span = np.maximum(hi - centre, centre - lo)
+    theta = np.radians(centre / 2)
+    q = 2 * np.sin(theta) / lam
+    tol = 2 * np.cos(theta) / lam * np.radians((tolerance_deg + half_span) / 2)
+    return ObservedReflections(q, total, np.maximum(tol, 1e-6)), centre, total
+
+
 def scored_pool(
     candidates: list[StructureCandidate], scorer: StickScorer, solution: StructureSolution
 ) -> CandidatePool:
@@ -154,8 +185,12 @@ def refine_one(
     lam: float,
     two_theta_range: tuple[float, float],
     config: StructureSolveConfig,
+    groups: NDArray[np.int64] | None = None,
 ) -> StructureCandidate:
-    """The refined candidate, or a failure saying why the refinement was refused or rejected."""
+    """The refined candidate, or a failure saying why the refinement was refused or rejected.
+
+    ``groups``: one group index per stick of ``tt`` (extracted intensities, :mod:`.stick_match`).
+    """
     from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
     from pymatgen_crystalnet.structure.refine import refine
@@ -174,6 +209,7 @@ def refine_one(
             match_tol=MATCH_TOL,
             seed=config.seed,
             device="cpu",
+            groups=groups,
         )
     except ValueError as exc:
         return StructureCandidate.failure(f"refinement refused: {exc}", cand.source, **prov)

@@ -141,6 +141,7 @@ def refine(
     contact_floor: float = DEFAULT_FLOOR,
     seed: int = 0,
     device: str | torch.device | None = "auto",
+    groups: ArrayLike | None = None,
 ) -> RefinementResult:
     """Refine free Wyckoff parameters, an overall B and the scale against target sticks.
 
@@ -174,6 +175,9 @@ def refine(
         Seed of the random starts.
     device
         ``"auto"``, ``"cpu"``, ``"cuda"``… (:func:`~pymatgen_crystalnet.devices.resolve_device`).
+    groups
+        One group index per target stick (in the order given): sticks of a group are compared
+        as one bin (overlapped reflections of extracted intensities, :mod:`.stick_match`).
 
     Returns
     -------
@@ -189,7 +193,7 @@ def refine(
         raise ValueError("refine needs a pymatgen Structure with at least one site.")
     _check_options(n_starts, start_displacement, b_start, b_max, max_iter)
     lam = resolve_wavelength(wavelength)
-    tt, y = check_target(two_theta, intensities)
+    tt, _ = check_target(two_theta, intensities)
     if two_theta_range is None:
         two_theta_range = (max(0.0, tt[0] - match_tol), min(TWO_THETA_MAX, tt[-1] + match_tol))
     dev = resolve_device(device)
@@ -197,7 +201,7 @@ def refine(
     model = StickModel(
         structure.lattice, structure.species, lam, two_theta_range, device=dev, rotations=par.rotations
     )
-    bins = match_sticks(model.two_theta, tt, y, tol=match_tol)
+    bins = match_sticks(model.two_theta, two_theta, intensities, tol=match_tol, groups=groups)
     problem = StickProblem(model, par.x0, par.basis, bins)
 
     rng = np.random.default_rng(seed)

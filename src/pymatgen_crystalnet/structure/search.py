@@ -40,7 +40,14 @@ from pymatgen_crystalnet.structure.spacegroups import SpaceGroupHypothesis, conv
 if TYPE_CHECKING:
     from pymatgen.core import Composition, Lattice
 
-__all__ = ["SearchResult", "StickTarget", "stick_target", "symmetry_search", "trial_sticks"]
+__all__ = [
+    "SearchResult",
+    "StickTarget",
+    "composition_fits",
+    "stick_target",
+    "symmetry_search",
+    "trial_sticks",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +184,26 @@ def _time_limit(seconds: float | None) -> Iterator[None]:
         if previous_delay > 0:
             left = max(previous_delay - (time.perf_counter() - start), 1e-3)
             signal.setitimer(signal.ITIMER_REAL, left, previous_interval)
+
+
+def composition_fits(
+    number: int, composition: Composition | str | dict, z: Sequence[int], lattice: Lattice
+) -> bool:
+    """Whether the group's Wyckoff positions can hold the composition for one of the ``z`` (pyxtal).
+
+    Counted in the conventional cell of ``lattice``, as :func:`symmetry_search` places atoms;
+    a group pyxtal cannot judge counts as fitting (the search then finds out).
+    """
+    from pyxtal.symmetry import Group
+
+    fu = formula_unit(composition)
+    _, t, _ = conventional_setting(lattice)
+    n_conv = round(abs(np.linalg.det(t)))
+    try:
+        group = Group(int(number))
+        return any(bool(group.check_compatible([round(n * zz * n_conv) for n in fu.values()])[0]) for zz in z)
+    except Exception:  # pyxtal's own failure: let the search try
+        return True
 
 
 def _random_trials(

@@ -33,6 +33,9 @@ class StructureSolution:
         Caveats met on the way (e.g. reflections that do not index on the cell).
     searched
         Space-group numbers the search was run in.
+    profile_fit
+        For a measured profile: the Pawley fit's figures (Rwp, peak parameters, refined cell,
+        emission lines; :meth:`~.pawley.PawleyResult.summary`), else None.
     """
 
     candidates: list[StructureCandidate] = field(default_factory=list)
@@ -43,6 +46,7 @@ class StructureSolution:
     skipped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     searched: list[int] = field(default_factory=list)
+    profile_fit: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able dictionary (structures as pymatgen ``Structure.as_dict()``)."""
@@ -55,6 +59,7 @@ class StructureSolution:
             "skipped": list(self.skipped),
             "notes": list(self.notes),
             "searched": [int(n) for n in self.searched],
+            "profile_fit": _jsonable(self.profile_fit),
         }
 
 

@@ -13,6 +13,10 @@ taken over all bins:
   with ``y_o = 0`` get a finite weight) — the stick analogue of the profile Rwp;
 - ``R_Bragg = Σ |y_o − s y_c| / Σ y_o`` (the integrated-intensity R of Rietveld programs);
 - the cosine between the observed and computed bin vectors.
+
+Sticks extracted from a profile (:mod:`.pawley`) come with ``groups``: target sticks closer
+than the peak width, whose split of the intensity the profile does not determine, form one bin
+(their summed intensity against the sum of the computed reflections that fall on any of them).
 """
 
 from __future__ import annotations
@@ -88,7 +92,11 @@ def check_target(
 
 
 def match_sticks(
-    model_two_theta: ArrayLike, target_two_theta: ArrayLike, target_intensities: ArrayLike, tol: float = 0.02
+    model_two_theta: ArrayLike,
+    target_two_theta: ArrayLike,
+    target_intensities: ArrayLike,
+    tol: float = 0.02,
+    groups: ArrayLike | None = None,
 ) -> StickBins:
     """Bins pairing a model's merged reflections with target sticks (see the module docstring).
 
@@ -100,15 +108,21 @@ def match_sticks(
         The target sticks (validated with :func:`check_target`).
     tol
         Largest 2θ difference (degrees) at which a reflection is the target stick.
+    groups
+        ``(K,)`` non-negative group index of every target stick (in the order given): sticks of
+        one group are one bin, at their intensity-weighted 2θ. None: every stick its own bin.
     """
     if not np.isfinite(tol) or tol <= 0:
         raise ValueError(f"The matching tolerance must be a positive number of degrees, got {tol!r}.")
+    tt_in = np.asarray(target_two_theta, dtype=np.float64).ravel()
     tt, y = check_target(target_two_theta, target_intensities)
     model = np.asarray(model_two_theta, dtype=np.float64)
     right = np.clip(np.searchsorted(tt, model), 0, len(tt) - 1)
     left = np.clip(right - 1, 0, len(tt) - 1)
     nearest = np.where(np.abs(tt[left] - model) <= np.abs(tt[right] - model), left, right)
     matched = np.abs(tt[nearest] - model) <= tol
+    if groups is not None:
+        tt, y, nearest = _grouped(tt_in, groups, tt, y, nearest)
     extra = np.flatnonzero(~matched)
     peak_bin = nearest.copy()
     peak_bin[extra] = len(tt) + np.arange(len(extra))
@@ -121,6 +135,23 @@ def match_sticks(
         two_theta=np.concatenate([tt, model[extra]]),
         n_target=len(tt),
     )
+
+
+def _grouped(
+    tt_in: NDArray[np.float64], groups: ArrayLike, tt: NDArray[np.float64], y: NDArray[np.float64],
+    nearest: NDArray[np.int64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    """Group bins: their 2θ and summed intensity, and each reflection's group."""
+    g_in = np.asarray(groups).ravel()
+    if g_in.shape != tt_in.shape or not np.issubdtype(g_in.dtype, np.integer) or np.any(g_in < 0):
+        raise ValueError("groups must hold one non-negative integer per target stick.")
+    _, g = np.unique(g_in[np.argsort(tt_in, kind="stable")], return_inverse=True)
+    n = int(g.max()) + 1
+    total = np.bincount(g, weights=y, minlength=n)
+    mean = np.bincount(g, weights=tt, minlength=n) / np.bincount(g, minlength=n)
+    weighted = np.bincount(g, weights=tt * y, minlength=n)
+    centre = np.where(total > 0, weighted / np.where(total > 0, total, 1.0), mean)
+    return centre, total, g[nearest]
 
 
 def best_scale(observed: NDArray, calculated: NDArray, weights: NDArray) -> NDArray[np.float64]:

@@ -53,6 +53,8 @@ class StickScorer:
         Isotropic B (Å²) of the models' patterns.
     match_tol
         2θ tolerance (degrees) pairing reflections with sticks.
+    groups
+        One group index per target stick: sticks of a group are one bin (:mod:`.stick_match`).
     """
 
     def __init__(
@@ -63,6 +65,7 @@ class StickScorer:
         two_theta_range: tuple[float, float],
         b_factor: float,
         match_tol: float = 0.02,
+        groups: NDArray[np.int64] | None = None,
     ) -> None:
         self.two_theta = two_theta
         self.intensities = intensities
@@ -70,6 +73,7 @@ class StickScorer:
         self.two_theta_range = two_theta_range
         self.b_factor = b_factor
         self.match_tol = match_tol
+        self.groups = groups
 
     def score(self, structure: Structure) -> StickScore:
         """Stick figures of a model on its own lattice.
@@ -88,7 +92,7 @@ class StickScorer:
             debye_waller_b=self.b_factor or None,
             scaled=False,
         )
-        bins = match_sticks(tt, self.two_theta, self.intensities, tol=self.match_tol)
+        bins = match_sticks(tt, self.two_theta, self.intensities, tol=self.match_tol, groups=self.groups)
         calc = np.bincount(bins.peak_bin, weights=inten[0], minlength=bins.n_bins)
         fig = stick_figures(bins, calc)
         norm = float(np.linalg.norm(calc))
