@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from pymatgen.core import Lattice, Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
+from pymatgen_crystalnet.indexing.evaluate import CENTRING_VECTORS
 from pymatgen_crystalnet.indexing.forms import form_parameters
 
 __all__ = ["TOLERANCES", "higher_symmetry_settings"]
@@ -36,29 +37,37 @@ _FORM_OF_SYSTEM = {
 }
 
 
-def _b_unique(lattice: Lattice) -> Lattice:
-    """A monoclinic cell with its unique axis moved to b by a cyclic permutation."""
-    alpha, beta, gamma = lattice.angles
-    m = lattice.matrix
-    dev = np.abs(np.array([alpha, beta, gamma]) - 90.0)
+def _b_unique(structure: Structure) -> Structure:
+    """A monoclinic cell with its unique axis moved to b by a cyclic permutation of the axes."""
+    dev = np.abs(np.array(structure.lattice.angles) - 90.0)
     unique = int(np.argmax(dev))  # the angle that is not 90° sits opposite the unique axis
-    if unique == 0:  # α ≠ 90°: a unique → (c, a, b)
-        return Lattice(m[[2, 0, 1]])
-    if unique == 2:  # γ ≠ 90°: c unique → (b, c, a)
-        return Lattice(m[[1, 2, 0]])
-    return lattice
+    perm = {0: [2, 0, 1], 1: [0, 1, 2], 2: [1, 2, 0]}[unique]  # a unique → (c, a, b), c → (b, c, a)
+    lattice = Lattice(structure.lattice.matrix[perm])
+    return Structure(lattice, structure.species, structure.frac_coords[:, perm])
+
+
+def _centring(structure: Structure) -> str:
+    """The centring letter whose vectors are the lattice points inside a one-atom cell."""
+    frac = np.mod(structure.frac_coords - structure.frac_coords[0], 1.0)
+    frac = np.where(frac > 1 - 1e-3, 0.0, frac)
+    points = {tuple(np.round(f, 3)) for f in frac if np.any(f > 1e-3)}
+    for letter, vectors in CENTRING_VECTORS.items():
+        if {tuple(np.round(v, 3)) for v in vectors} == points:
+            return letter
+    return "P"
 
 
 def higher_symmetry_settings(
     lattice: Lattice, tolerances: tuple[tuple[float, float], ...] = TOLERANCES
-) -> list[tuple[str, NDArray[np.float64]]]:
+) -> list[tuple[str, NDArray[np.float64], str]]:
     """Lattice systems above triclinic that ``lattice`` has within the tolerances.
 
-    Returns ``(form system, p0)`` pairs — the name of the quadratic form
-    (:data:`~pymatgen_crystalnet.indexing.forms.FORMS`) and starting parameters for its
-    refinement — most symmetric first, one per system.
+    Returns ``(form system, p0, centring)`` triples — the name of the quadratic form
+    (:data:`~pymatgen_crystalnet.indexing.forms.FORMS`), starting parameters for its
+    refinement and the centring of that conventional cell — most symmetric first, one per
+    system.
     """
-    out: dict[str, NDArray[np.float64]] = {}
+    out: dict[str, tuple[NDArray[np.float64], str]] = {}
     dummy = Structure(lattice, ["H"], [[0.0, 0.0, 0.0]])
     for frac, angle in tolerances:
         try:
@@ -66,14 +75,14 @@ def higher_symmetry_settings(
             system = sga.get_crystal_system()
             if system == "triclinic" or _FORM_OF_SYSTEM[system] in out:
                 continue
-            conv = sga.get_conventional_standard_structure().lattice
+            conv = sga.get_conventional_standard_structure()
         except ValueError as exc:  # pymatgen: symmetry undetermined for this tolerance
             logger.debug("Symmetry search failed at tolerance %s: %s", (frac, angle), exc)
             continue
         form = _FORM_OF_SYSTEM[system]
         if form == "monoclinic":
             conv = _b_unique(conv)
-        gstar = conv.reciprocal_lattice_crystallographic.metric_tensor
-        out[form] = form_parameters(form, gstar)
+        gstar = conv.lattice.reciprocal_lattice_crystallographic.metric_tensor
+        out[form] = (form_parameters(form, gstar), _centring(conv))
     order = ["cubic", "hexagonal", "tetragonal", "orthorhombic", "monoclinic"]
-    return [(s, out[s]) for s in order if s in out]
+    return [(s, *out[s]) for s in order if s in out]

@@ -280,10 +280,10 @@ def index_pattern(
     deadline = None if max_seconds is None else time.monotonic() + float(max_seconds)
     found: list[IndexingSolution] = []
     stages = _stages(systems, max_unindexed)
-    last: int | None = None  # after a success without convincing merit, the one stage still run
+    extra: set[int] | None = None  # after a success without convincing merit, the stages still run
     for i_stage, (group, k) in enumerate(stages):
-        if last is not None and i_stage != last:
-            if i_stage > last:
+        if extra is not None and i_stage not in extra:
+            if i_stage > max(extra):
                 break
             continue
         best = 0.0
@@ -326,10 +326,13 @@ def index_pattern(
         if exhaustive or best < min_merit:
             continue
         # a modest merit may be a supercell that indexes impurity lines: look one level
-        # further in the same group (or, if it has none, run the next stage)
-        if last is None and best < 2.5 * min_merit:
-            further = [j for j in range(i_stage + 1, len(stages)) if stages[j][0] == group]
-            last = further[0] if further else i_stage + 1
-            continue
+        # further in the same group, and run the zone search if it has not run yet
+        if extra is None and best < 2.5 * min_merit:
+            later = range(i_stage + 1, len(stages))
+            extra = {j for j in later if stages[j][0] == group}
+            extra = {min(extra)} if extra else set()
+            extra |= {j for j in later if stages[j][0][0] in _ZONES}
+            if extra:
+                continue
         break
     return _rank(found, max_solutions)

@@ -19,8 +19,9 @@ from numpy.typing import NDArray
 
 from pymatgen_crystalnet.indexing.cells import make_solution
 from pymatgen_crystalnet.indexing.dichotomy import DichotomySearch, SearchDomain
-from pymatgen_crystalnet.indexing.forms import LatticeForm
-from pymatgen_crystalnet.indexing.refine import refine_form, tt_to_q
+from pymatgen_crystalnet.indexing.evaluate import evaluate_cell
+from pymatgen_crystalnet.indexing.forms import LatticeForm, reciprocal_metric
+from pymatgen_crystalnet.indexing.refine import Refinement, refine_form, tt_to_q
 from pymatgen_crystalnet.indexing.regions import representatives
 from pymatgen_crystalnet.indexing.solution import IndexingSolution
 
@@ -87,6 +88,34 @@ def _domain(
         lo, hi = [pmin, pmin, pmin, 0.0], [qn_hi] * 4
     det_max = np.inf if v_lo <= 0 else 1.0 / v_lo**2
     return SearchDomain(np.array(lo, dtype=float), np.array(hi, dtype=float), 1.0 / v_hi**2, det_max, q1_hi)
+
+
+def _with_centring(
+    form: LatticeForm,
+    ref: Refinement,
+    sol: IndexingSolution,
+    tt: NDArray[np.float64],
+    wavelength: float,
+    tol: NDArray[np.float64],
+    max_zero_shift: float,
+    sigma: NDArray[np.float64] | None,
+) -> IndexingSolution:
+    """The solution refined again with only the reflections its centring allows, if better.
+
+    The first refinement assigns lines among all reflections of the primitive form; for a
+    centred cell some of those are absent, and a line drawn to one of them spoils the fit.
+    """
+    gstar = reciprocal_metric(form.system, ref.params)
+    centring = evaluate_cell(gstar, ref.zero, tt, wavelength, tol, form.centrings).centring
+    if centring in ("P", "R", "Rrev"):
+        return sol
+    again = refine_form(
+        form, ref.params, tt, wavelength, tol, max_zero_shift=max_zero_shift, sigma=sigma, centring=centring
+    )
+    if again is None:
+        return sol
+    better = make_solution(form, again.params, again.zero, again.covariance, tt, wavelength, tol)
+    return better if better.score >= sol.score else sol
 
 
 def search_system(
@@ -157,7 +186,8 @@ def search_system(
             if np.any(np.all(np.abs(seen - ref.params) <= 1e-5 * np.abs(ref.params) + 1e-9, axis=1)):
                 continue
             seen = np.vstack([seen, ref.params])
-            out.append(make_solution(form, ref.params, ref.zero, ref.covariance, tt, wavelength, tol))
+            sol = make_solution(form, ref.params, ref.zero, ref.covariance, tt, wavelength, tol)
+            out.append(_with_centring(form, ref, sol, tt, wavelength, tol, max_zero_shift, sigma))
         if any(s.m20 >= min_merit and s.n_unindexed <= max_unindexed for s in out):
             break
     return out

@@ -125,7 +125,7 @@ def zone_search(
             continue
         a, b, f, _ = superzones(zones.q1, zones.q2, zones.phi)
         keep = suppress_duplicates(a, b, f, 2e-3)
-        g = metrics_from_zones(a[keep], b[keep], f[keep], q, dq, det_min=det_min, top=3)
+        g = metrics_from_zones(a[keep], b[keep], f[keep], q, dq, det_min=det_min)
         if g.shape[0] == 0:
             continue
         _, _, quick = score_metrics(g, q, dq)
@@ -157,11 +157,18 @@ def zone_search(
         sol = make_solution(tric, ref.params, ref.zero, ref.covariance, tt, wavelength, tol)
         if "triclinic" in systems:
             out.append(sol)
-        for system, p0 in higher_symmetry_settings(sol.lattice):
+        for system, p0, centring in higher_symmetry_settings(sol.lattice):
             if system not in systems:
                 continue
             ref_s = refine_form(
-                FORMS[system], p0, tt, wavelength, tol, max_zero_shift=max_zero_shift, sigma=sigma
+                FORMS[system],
+                p0,
+                tt,
+                wavelength,
+                tol,
+                max_zero_shift=max_zero_shift,
+                sigma=sigma,
+                centring=centring,
             )
             if ref_s is not None:
                 out.append(

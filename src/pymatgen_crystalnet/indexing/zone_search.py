@@ -140,6 +140,26 @@ def _votes(
     return np.concatenate(out_g), np.concatenate(out_v), np.concatenate(out_s)
 
 
+def _layer_hits(
+    q1: NDArray[np.float64],
+    q2: NDArray[np.float64],
+    phi: NDArray[np.float64],
+    qw: NDArray[np.float64],
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    lo: NDArray[np.float64],
+    hi: NDArray[np.float64],
+) -> NDArray[np.int64]:
+    """Lines met by the reflections ``l w + m u + n v`` (``l = 1, 2``; ``|m|, |n| ≤ 2``)."""
+    m, n = (g.ravel().astype(np.float64) for g in np.meshgrid(np.arange(-2, 3), np.arange(-2, 3)))
+    qz = np.outer(q1, m * m) + np.outer(q2, n * n) + 2 * np.outer(phi, m * n)
+    bits = np.zeros(q1.size, dtype=np.int64)
+    for layer in (1.0, 2.0):
+        q = layer**2 * qw[:, None] + qz + 2 * layer * (np.outer(x, m) + np.outer(y, n))
+        bits |= np.bitwise_or.reduce(hit_mask(q, q, lo, hi), axis=1)
+    return popcount(bits)
+
+
 def metrics_from_zones(
     q1: NDArray[np.float64],
     q2: NDArray[np.float64],
@@ -150,9 +170,15 @@ def metrics_from_zones(
     det_min: float,
     n_w: int = 12,
     min_support: int = 2,
-    top: int = 2,
+    n_votes: int = 6,
+    top: int = 3,
 ) -> NDArray[np.float64]:
     """Reduced reciprocal metrics ``(n, 3, 3)`` built from zones and one more observed row.
+
+    For each zone and row ``w``, the ``n_votes`` best-supported values of ``x`` and of ``y``
+    are combined, each pair is judged by the lines met by the reflections of the first two
+    layers beyond the zone (``l w + m u + n v``, ``|m|, |n| ≤ 2``), and the ``top`` pairs
+    that meet the most lines make metrics.
 
     Parameters
     ----------
@@ -166,8 +192,8 @@ def metrics_from_zones(
         The lowest lines tried as the third row ``w``.
     min_support
         Fewest lines that must agree on ``x`` (and on ``y``).
-    top
-        Values of ``x`` and of ``y`` kept per zone and row (all combinations are built).
+    n_votes, top
+        Values of ``x`` and of ``y`` combined, and pairs kept, per zone and row.
     """
     nz, nl = q1.size, q_obs.size
     nw = min(n_w, nl)
@@ -175,7 +201,6 @@ def metrics_from_zones(
     zi = np.repeat(np.arange(nz), nw)
     wi = np.tile(np.arange(nw), nz)
     qw, dw = q_obs[wi], dq[wi]
-    out = []
     picks = []
     for qa in (q1, q2):
         base = qa[zi]
@@ -186,7 +211,7 @@ def metrics_from_zones(
         val, wid = np.broadcast_arrays(val, wid)
         ok = np.abs(val) < np.sqrt(base * qw)[:, None, None]
         grp = np.broadcast_to(np.arange(zi.size)[:, None, None], val.shape)
-        g, v, sup = _votes(grp[ok], val[ok], wid[ok], top)
+        g, v, sup = _votes(grp[ok], val[ok], wid[ok], n_votes)
         keep = sup >= min_support
         picks.append((g[keep], v[keep]))
     (gx, vx), (gy, vy) = picks
@@ -202,13 +227,19 @@ def metrics_from_zones(
     iy = np.repeat(start, cnt) + np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)
     grp = gx[ix]
     z, w = zi[grp], wi[grp]
-    g = np.zeros((grp.size, 3, 3))
+    x, y = vx[ix], vy[iy]
+    lo, hi = monotone_windows(q_obs - dq, q_obs + dq)
+    hits = _layer_hits(q1[z], q2[z], phi[z], q_obs[w], x, y, lo, hi)
+    # the best `top` pairs of each group
+    order = np.lexsort((-hits, grp))
+    rank = np.arange(order.size) - np.searchsorted(grp[order], grp[order])
+    sel = order[rank < top]
+    z, w, x, y = z[sel], w[sel], x[sel], y[sel]
+    g = np.zeros((sel.size, 3, 3))
     g[:, 0, 0], g[:, 1, 1], g[:, 2, 2] = q1[z], q2[z], q_obs[w]
     g[:, 0, 1] = g[:, 1, 0] = phi[z]
-    g[:, 0, 2] = g[:, 2, 0] = vx[ix]
-    g[:, 1, 2] = g[:, 2, 1] = vy[iy]
-    out.append(g)
-    g = np.concatenate(out)
+    g[:, 0, 2] = g[:, 2, 0] = x
+    g[:, 1, 2] = g[:, 2, 1] = y
     g = g[np.linalg.det(g) >= det_min]
     if g.shape[0] == 0:
         return g

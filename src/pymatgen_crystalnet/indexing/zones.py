@@ -15,7 +15,9 @@ such coincidence among the first lines proposes a zone; zones are reduced (Gauss
 what a random zone of the same density would index by chance: a 2-D lattice has
 ``π Q / (2 S)`` distinct lines up to ``Q`` (``S = √(q1 q2 − φ²)``, Friedel pairs counted
 once), so a line of window width ``w`` is met by chance with probability
-``1 − exp(−π w / (2 S))``.
+``1 − exp(−π w / (2 S))``; a zone's score is how improbable its count of lines met is for
+a random zone of its density (``−log`` of the Poisson tail), which weighs a coarse zone
+meeting a few lines against a fine one meeting many.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.stats import poisson
 
 from pymatgen_crystalnet.indexing.windows import hit_mask, monotone_windows, popcount
 
@@ -96,7 +99,10 @@ def score_zones(
     *,
     chunk: int = 2048,
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    """Lines indexed by each reduced zone, and that count less the expected chance hits.
+    """Lines indexed by each reduced zone, and how surprising that count is by chance.
+
+    The score is ``−log P(X ≥ n)`` for the count ``X`` of lines a random zone of the same
+    density would meet (Poisson with the summed chance of each line's window).
 
     ``q_obs`` must be sorted with windows ``q_obs ± dq`` (at most 62 lines).
     """
@@ -110,7 +116,8 @@ def score_zones(
         n_idx[s : s + chunk] = popcount(covered)
     area = np.sqrt(np.maximum(q1 * q2 - phi * phi, 1e-30))
     chance = (1.0 - np.exp(-np.pi * (2 * dq)[None, :] / (2 * area[:, None]))).sum(axis=1)
-    return n_idx, n_idx - chance
+    # surprise of the count: −log P(X ≥ n) for X ~ Poisson(expected chance hits)
+    return n_idx, -poisson.logsf(n_idx - 1, np.maximum(chance, 1e-9))
 
 
 def suppress_duplicates(
