@@ -124,9 +124,11 @@ def _stages(systems: Sequence[str], max_unindexed: int) -> list[tuple[tuple[str,
     1. Cubic, tetragonal and hexagonal as one group with every line explained (cheap; one
        group, so that a supercell in one of them cannot end the search before the true cell
        of another is found).
-    2. The orthorhombic dichotomy with every line explained.
-    3. The zone search (monoclinic, triclinic, and any lattice it meets; tolerant of
-       unexplained lines by construction).
+    2. The zone search (monoclinic, triclinic, and any lattice it meets; tolerant of
+       unexplained lines by construction). It ends the search at once only with a cell that
+       explains every line at ``M20 ≥ 2.5 × min_merit``; a cell with ``M20 ≥ min_merit``
+       ends it after the orthorhombic dichotomy.
+    3. The orthorhombic dichotomy with every line explained.
     4. The dichotomies again, resumed, with one, then two unexplained lines allowed: the
        higher group first, then orthorhombic.
     """
@@ -136,10 +138,10 @@ def _stages(systems: Sequence[str], max_unindexed: int) -> list[tuple[tuple[str,
     stages: list[tuple[tuple[str, ...], int]] = []
     if high:
         stages.append((high, 0))
-    if ortho:
-        stages.append((("orthorhombic",), 0))
     if zones:
         stages.append((zones, max_unindexed))
+    if ortho:
+        stages.append((("orthorhombic",), 0))
     for k in range(1, max_unindexed + 1):
         if high:
             stages.append((high, k))
@@ -281,6 +283,7 @@ def index_pattern(
     found: list[IndexingSolution] = []
     stages = _stages(systems, max_unindexed)
     extra: set[int] | None = None  # after a success without convincing merit, the stages still run
+    from_zones = 0.0  # best M20 of the zone search (≤ max_unindexed lines unexplained)
     for i_stage, (group, k) in enumerate(stages):
         if extra is not None and i_stage not in extra:
             if i_stage > max(extra):
@@ -294,7 +297,8 @@ def index_pattern(
                 tt, lam, tol, n_s, max_zero_shift, max_length, max_volume, systems, sig, deadline
             )
             found.extend(s for s in sols if s.n_unindexed <= max_unindexed + 2)
-            best = max([best] + [s.m20 for s in sols if s.n_unindexed <= k])
+            from_zones = max([0.0] + [s.m20 for s in sols if s.n_unindexed <= k])
+            best = max([best] + [s.m20 for s in sols if s.n_unindexed == 0])
         for system in () if by_zones else group:
             if tt.size < _MIN_LINES_SYSTEM[system]:
                 logger.info("Too few lines (%d) for a %s search; skipped.", tt.size, system)
@@ -323,7 +327,17 @@ def index_pattern(
         )  # fmt: skip
         if deadline is not None and time.monotonic() > deadline:
             break
-        if exhaustive or best < min_merit:
+        if exhaustive:
+            continue
+        if by_zones:
+            # only a convincing cell that explains every line ends the search here; a lesser
+            # one ends it after the next stage (the orthorhombic dichotomy) has had its say
+            if best >= 2.5 * min_merit:
+                break
+            continue
+        if best < min_merit:
+            if from_zones >= min_merit:
+                break
             continue
         # a modest merit may be a supercell that indexes impurity lines: look one level
         # further in the same group, and run the zone search if it has not run yet
