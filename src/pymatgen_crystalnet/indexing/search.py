@@ -289,7 +289,7 @@ def index_pattern(
             if i_stage > max(extra):
                 break
             continue
-        best = 0.0
+        best = near = 0.0
         t_stage = time.process_time()
         by_zones = group[0] in _ZONES
         if by_zones:
@@ -321,6 +321,9 @@ def index_pattern(
             )
             found.extend(s for s in sols if s.n_unindexed <= max_unindexed + 2)
             best = max([best] + [s.m20 for s in sols if s.n_unindexed <= k])
+            # a convincing cell may leave one line more (a position error beyond the tolerance,
+            # or an impurity that a supercell of the true cell happens to index)
+            near = max([near] + [s.m20 for s in sols if s.n_unindexed == k + 1])
         logger.debug(
             "Stage %s (%d unexplained): best M20 %.1f, %.2f s CPU", "+".join(group), k, best,
             time.process_time() - t_stage,
@@ -338,6 +341,12 @@ def index_pattern(
         if best < min_merit:
             if from_zones >= min_merit:
                 break
+            if extra is None and near >= 2.5 * min_merit:
+                # only the next level of this group, which refines such a cell with the line
+                # left out and can still find the true cell that an impurity hid; then stop
+                nxt = [j for j in range(i_stage + 1, len(stages)) if stages[j][0] == group]
+                if nxt:
+                    extra = {nxt[0]}
             continue
         # a modest merit may be a supercell that indexes impurity lines: look one level
         # further in the same group, and run the zone search if it has not run yet

@@ -51,13 +51,13 @@ LAUE = {
 VOLUME_FACTOR = {
     "cubic": 10.0,
     "tetragonal": 5.0,
-    "hexagonal": 7.5,
+    "hexagonal": 6.0,
     "orthorhombic": 4.0,
     "monoclinic": 4.0,
     "triclinic": 4.0,
 }
 #: Regions refined per shell and call.
-_MAX_REPRESENTATIVES = 60
+_MAX_REPRESENTATIVES = 30
 #: Boxes one dichotomy call may examine (about 5–10 µs each); beyond it the search of that
 #: volume shell is not exhaustive (logged).
 _MAX_BOXES = {
@@ -162,7 +162,10 @@ def search_system(
         v_lo = v_hi
         if deadline is not None and time.monotonic() > deadline:
             break
-        lo, hi, _ = searches[key].run(max_unindexed, deadline, _MAX_BOXES[form.system])
+        # the relaxed levels (lines left unexplained) get half the budget: they rarely find
+        # what the strict level missed, and their boxes multiply
+        budget = _MAX_BOXES[form.system] // (2 if max_unindexed else 1)
+        lo, hi, _ = searches[key].run(max_unindexed, deadline, budget)
         if lo.shape[0] == 0:
             continue
         search = searches[key]
