@@ -1,7 +1,7 @@
 """``index_pattern``: from peak positions to a ranked list of unit cells.
 
-Kept whole: the staged search (the systems, their order, the time limit and the merging of
-equivalent cells) is one procedure that reads best in one place.
+Kept whole: the staged search (the systems, their order and the time limit) is one
+procedure that reads best in one place.
 
 Strategy (see ``docs/indexing.md``):
 
@@ -19,9 +19,10 @@ Strategy (see ``docs/indexing.md``):
    no more lines unindexed than allowed at that stage, unless ``exhaustive``; if that M20 is
    below ``2.5 × min_merit`` the same group is searched one level further first (a
    supercell can index impurity lines that the true cell leaves unexplained).
-5. Cells describing the same lattice (same Niggli cell of their primitive cells) are
-   merged, keeping the most symmetric description; the rest are ranked by the ranking
-   merit with a 5 % preference per step of symmetry.
+5. Cells with a lattice translation below 2 Å are dropped; cells describing the same
+   lattice are merged, keeping the most symmetric description; the rest are ranked by the
+   ranking merit with a 5 % preference per step of symmetry, and a more symmetric derivative
+   lattice indexing as many lines is preferred (:mod:`~pymatgen_crystalnet.indexing.ranking`).
 """
 
 from __future__ import annotations
@@ -33,10 +34,10 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from pymatgen.core import Lattice
 
 from pymatgen_crystalnet.indexing.dichotomy import MAX_SEARCH_LINES, DichotomySearch
 from pymatgen_crystalnet.indexing.forms import FORMS
+from pymatgen_crystalnet.indexing.ranking import plausible, rank_solutions, same_lattice
 from pymatgen_crystalnet.indexing.refine import tt_to_q
 from pymatgen_crystalnet.indexing.shells import LAUE, MAX_LENGTH, VOLUME_FACTOR, search_system
 from pymatgen_crystalnet.indexing.solution import IndexingSolution
@@ -67,21 +68,8 @@ _MIN_LINES_SYSTEM = {
     "monoclinic": 10,
     "triclinic": 12,
 }
-#: Cells whose Niggli cells agree this well (fraction, degrees) are one lattice in the ranking.
-_SAME_LTOL, _SAME_ATOL = 3e-3, 0.3
 #: The stage that searches by zones (monoclinic and triclinic lattices, and any other).
 _ZONES = ("monoclinic", "triclinic")
-def same_lattice(a: Lattice, b: Lattice, ltol: float = 1e-3, atol: float = 0.1) -> bool:
-    """Whether two cells generate the same lattice (Niggli cells map within tolerances).
-
-    ``ltol`` is fractional (on lengths), ``atol`` in degrees.
-    """
-    na, nb = a.get_niggli_reduced_lattice(), b.get_niggli_reduced_lattice()
-    if abs(na.volume - nb.volume) > 3 * ltol * max(na.volume, nb.volume):
-        return False
-    return na.find_mapping(nb, ltol=ltol, atol=atol) is not None
-
-
 def _zone_stage(
     tt: NDArray[np.float64],
     wavelength: float,
@@ -149,31 +137,6 @@ def _stages(systems: Sequence[str], max_unindexed: int) -> list[tuple[tuple[str,
         if ortho:
             stages.append((("orthorhombic",), k))
     return stages
-
-
-def _rank(solutions: list[IndexingSolution], max_solutions: int) -> list[IndexingSolution]:
-    ordered = sorted(solutions, key=lambda s: -s.score)
-    kept: list[IndexingSolution] = []
-    reduced: list[Lattice] = []
-    for sol in ordered:
-        niggli = sol.primitive_lattice.get_niggli_reduced_lattice()
-        for i, other in enumerate(reduced):
-            if abs(niggli.volume - other.volume) > 3 * _SAME_LTOL * other.volume:
-                continue
-            if niggli.find_mapping(other, ltol=_SAME_LTOL, atol=_SAME_ATOL) is None:
-                continue
-            if sol.symmetry_rank > kept[i].symmetry_rank and (
-                sol.score >= 0.7 * kept[i].score
-                # as many lines indexed: the lower symmetry's extra freedom only fits noise
-                or (sol.n_indexed >= kept[i].n_indexed and sol.score >= 0.5 * kept[i].score)
-            ):
-                kept[i] = sol
-            break
-        else:
-            kept.append(sol)
-            reduced.append(niggli)
-    kept.sort(key=lambda s: -s.score * 1.05**s.symmetry_rank)
-    return kept[:max_solutions]
 
 
 def _two_theta_of(peaks: ArrayLike | Any) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
@@ -296,6 +259,7 @@ def index_pattern(
             sols = _zone_stage(
                 tt, lam, tol, n_s, max_zero_shift, max_length, max_volume, systems, sig, deadline
             )
+            sols = [s for s in sols if plausible(s)]
             found.extend(s for s in sols if s.n_unindexed <= max_unindexed + 2)
             from_zones = max([0.0] + [s.m20 for s in sols if s.n_unindexed <= k])
             best = max([best] + [s.m20 for s in sols if s.n_unindexed == 0])
@@ -319,6 +283,7 @@ def index_pattern(
                 deadline,
                 searches,
             )
+            sols = [s for s in sols if plausible(s)]
             found.extend(s for s in sols if s.n_unindexed <= max_unindexed + 2)
             best = max([best] + [s.m20 for s in sols if s.n_unindexed <= k])
             # a convincing cell may leave one line more (a position error beyond the tolerance,
@@ -358,4 +323,4 @@ def index_pattern(
             if extra:
                 continue
         break
-    return _rank(found, max_solutions)
+    return rank_solutions(found, max_solutions)
