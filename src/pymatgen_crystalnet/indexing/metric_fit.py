@@ -111,7 +111,9 @@ def fit_metrics(
             wu = w[None, :] * use
             a = np.einsum("cl,cli,clj->cij", wu, design, design)
             b = np.einsum("cl,cli,cl->ci", wu, design, np.broadcast_to(q_obs, idx.shape))
+            enough &= np.all(np.isfinite(a), axis=(1, 2)) & np.all(np.isfinite(b), axis=1)
             a[~enough] = np.eye(7)
+            b[~enough] = 0.0
             try:
                 sol = np.linalg.solve(a, b[..., None])[..., 0]
             except np.linalg.LinAlgError:

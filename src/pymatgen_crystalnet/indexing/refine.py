@@ -132,12 +132,18 @@ def refine_form(
             if not np.all(np.isfinite(tcalc)):
                 return None
             r = tt[indexed] - zero - tcalc
-            jac = f / dq_dtt(tcalc, wavelength)[:, None]
+            slope = dq_dtt(tcalc, wavelength)
+            if not np.all(slope > 0):  # a step left the domain (a line at 2θ = 0)
+                return None
+            jac = f / slope[:, None]
             if fit_zero:
                 jac = np.hstack([jac, np.ones((jac.shape[0], 1))])
             sw = np.sqrt(w[indexed])
+            # LAPACK's SVD can loop for ever on a non-finite matrix: never hand it one
             step, *_ = np.linalg.lstsq(jac * sw[:, None], r * sw, rcond=None)
             p = p + step[:m]
+            if not (np.all(np.isfinite(p)) and form.valid(p)):
+                return None
             if fit_zero:
                 zero = float(np.clip(zero + step[m], -2 * max_zero_shift, 2 * max_zero_shift))
         if not form.valid(p):
