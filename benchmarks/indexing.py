@@ -24,9 +24,15 @@ A found cell that is not the true one but a sub-cell of it (its lattice contains
 lattice) is counted apart (``sub_cell``): the lines that would show the larger cell are then
 usually missing from the simulated pattern (below the 1 % cut), so no indexer could tell.
 
+Seconds are CPU seconds of ``index_pattern`` (``time.process_time``); run with one thread
+(``OMP_NUM_THREADS=1``) to measure one core. ``--max-seconds`` is a wall-clock limit per pattern.
+
 Run::
 
-    PYTHONPATH=src python benchmarks/indexing.py --per-system 30 --out benchmarks/indexing_results.json
+    OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/indexing.py --per-system 30 \
+        --out benchmarks/results/indexing_simulated.json
+    OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/indexing.py \
+        --iucr ../shared/data/experimental/iucr_rietveld --out benchmarks/results/indexing_iucr.json
 """
 
 from __future__ import annotations

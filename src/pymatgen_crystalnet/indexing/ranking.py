@@ -13,10 +13,11 @@ Three rules, applied to the cells every stage of the search returned:
    the best, or 50 % when it indexes as many lines (the extra parameters of the less
    symmetric description then only fit noise).
 3. **Derivative lattices**: the rest are ordered by ranking merit × 1.05^(symmetry rank).
-   If the top cell is less symmetric than another cell that indexes as many lines, at
-   :data:`DERIVATIVE_MERIT` (60 %) of its merit or more, and the two lattices are derivative
-   of each other (one is a sub-lattice of index 2–4 of the other), the more symmetric cell
-   goes first. Example: the lines of a primitive cubic cell ``a`` are all indexed by the
+   If the top cell is less symmetric than another cell that indexes as many lines with no
+   more possible lines (Smith–Snyder ``N_poss``), at :data:`DERIVATIVE_MERIT` (60 %) of its
+   merit or more, and the two lattices are derivative of each other (one is a sub-lattice of
+   index 2–4 of the other), the more symmetric cell goes first: its lower merit then comes
+   only from a larger mean discrepancy, not from more calculated lines. Example: the lines of a primitive cubic cell ``a`` are all indexed by the
    tetragonal cell ``a/√2, a/√2, a`` (of any three integers two share a parity); the
    tetragonal cell's free ``c/a`` splits coincident lines and fits the position noise, so
    its M20 is higher, yet nothing in the positions asks for it.
@@ -143,6 +144,7 @@ def rank_solutions(solutions: list[IndexingSolution], max_solutions: int) -> lis
             if (
                 sol.symmetry_rank > top.symmetry_rank
                 and sol.n_indexed >= top.n_indexed
+                and sol.f_n_poss <= top.f_n_poss
                 and sol.score >= DERIVATIVE_MERIT * top.score
                 and derivative_lattices(sol.primitive_lattice, top.primitive_lattice) is not None
             ):
