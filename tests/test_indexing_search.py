@@ -90,3 +90,21 @@ def test_solution_round_trips_through_dict() -> None:
     assert again.bravais == best.bravais
     assert np.allclose(again.lattice.matrix, best.lattice.matrix)
     assert np.array_equal(again.hkl, best.hkl)
+
+
+@pytest.mark.parametrize(
+    ("name", "bravais", "a"),
+    [("gw5052Mg2Sn_100K_LTsup23", "cF", 6.7417), ("wn6225Isup2", "hP", 5.1009)],
+)
+def test_measured_profiles_with_two_impurity_lines(shared_data, name, bravais, a) -> None:
+    """Two impurity lines: a lower-symmetry sub-cell found by the zone search leaves them out
+    too, but must not end the search before the true cell's dichotomy allowing them has run."""
+    from pymatgen_crystalnet.indexing import peaks_from_profile
+    from pymatgen_crystalnet.io.patterns import read_profile
+
+    path = shared_data / "experimental" / "iucr_rietveld" / f"{name}.rtv.combined.cif"
+    peaks = peaks_from_profile(read_profile(path), max_lines=25)
+    best = index_pattern(peaks, peaks.wavelength)[0]
+    assert best.bravais == bravais
+    assert best.parameters[0] == pytest.approx(a, rel=1e-3)
+    assert best.n_unindexed == 2

@@ -246,7 +246,10 @@ def index_pattern(
     found: list[IndexingSolution] = []
     stages = _stages(systems, max_unindexed)
     extra: set[int] | None = None  # after a success without convincing merit, the stages still run
-    from_zones = 0.0  # best M20 of the zone search (≤ max_unindexed lines unexplained)
+    # best M20 of the zone search's cells by lines left unexplained: a zone cell ends the search
+    # only at a stage that allows as many (the dichotomies allowing more lines still run first:
+    # a sub-cell found by zones must not hide the true cell that leaves impurity lines out)
+    from_zones = np.zeros(max_unindexed + 1)
     for i_stage, (group, k) in enumerate(stages):
         if extra is not None and i_stage not in extra:
             if i_stage > max(extra):
@@ -261,7 +264,9 @@ def index_pattern(
             )
             sols = [s for s in sols if plausible(s)]
             found.extend(s for s in sols if s.n_unindexed <= max_unindexed + 2)
-            from_zones = max([0.0] + [s.m20 for s in sols if s.n_unindexed <= k])
+            for s in sols:
+                if s.n_unindexed <= max_unindexed:
+                    from_zones[s.n_unindexed] = max(from_zones[s.n_unindexed], s.m20)
             best = max([best] + [s.m20 for s in sols if s.n_unindexed == 0])
         for system in () if by_zones else group:
             if tt.size < _MIN_LINES_SYSTEM[system]:
@@ -304,7 +309,7 @@ def index_pattern(
                 break
             continue
         if best < min_merit:
-            if from_zones >= min_merit:
+            if from_zones[: k + 1].max() >= min_merit:
                 break
             if extra is None and near >= 2.5 * min_merit:
                 # only the next level of this group, which refines such a cell with the line
