@@ -17,10 +17,11 @@ Three rules, applied to the cells every stage of the search returned:
    more possible lines (Smith–Snyder ``N_poss``), at :data:`DERIVATIVE_MERIT` (60 %) of its
    merit or more, and the two lattices are derivative of each other (one is a sub-lattice of
    index 2–4 of the other), the more symmetric cell goes first: its lower merit then comes
-   only from a larger mean discrepancy, not from more calculated lines. Example: the lines of a primitive cubic cell ``a`` are all indexed by the
-   tetragonal cell ``a/√2, a/√2, a`` (of any three integers two share a parity); the
-   tetragonal cell's free ``c/a`` splits coincident lines and fits the position noise, so
-   its M20 is higher, yet nothing in the positions asks for it.
+   only from a larger mean discrepancy, not from more calculated lines. Example: the lines
+   of a primitive cubic cell ``a`` are all indexed by the tetragonal cell ``a/√2, a/√2, a``
+   (of any three integers two share a parity); the tetragonal cell's free ``c/a`` splits
+   coincident lines and fits the position noise, so its M20 is higher, yet nothing in the
+   positions asks for it.
 """
 
 from __future__ import annotations
