@@ -37,7 +37,7 @@ def test_low_symmetry_cells_are_recovered(name: str, structure: Structure, brava
 def test_default_search_recovers_low_symmetry_cells(
     name: str, structure: Structure, bravais: str, systems
 ) -> None:
-    """All systems searched in the default order (the higher ones first): tens of seconds."""
+    """All systems searched in the default order (the higher ones first): 3–8 s each."""
     tt = noisy(sticks(structure), seed=len(name))
     _check_recovered(index_pattern(tt, "CuKa")[0], structure, bravais)
 
