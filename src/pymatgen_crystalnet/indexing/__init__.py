@@ -1,4 +1,4 @@
-"""Powder indexing: unit cells from peak positions, for cubic to monoclinic lattices.
+"""Powder indexing: unit cells from peak positions, for cubic to triclinic lattices.
 
 ``index_pattern(two_theta, wavelength)`` returns a ranked list of
 :class:`IndexingSolution`; ``peaks_from_pattern`` and ``peaks_from_profile`` prepare peak

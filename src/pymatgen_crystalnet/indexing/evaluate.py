@@ -207,13 +207,28 @@ def _monoclinic_transform(gstar: NDArray[np.float64], centring: str) -> tuple[ND
     return best_m, target
 
 
+def _triclinic_transform(gstar: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Basis change to the Niggli-reduced cell (right-handed)."""
+    from pymatgen.core import Lattice
+
+    g = np.linalg.inv(gstar)
+    lattice = Lattice(np.linalg.cholesky(g))
+    niggli = lattice.get_niggli_reduced_lattice()
+    m = np.rint(niggli.matrix @ np.linalg.inv(lattice.matrix)).astype(np.int64)
+    det = round(np.linalg.det(m))
+    if abs(det) != 1:
+        return np.eye(3, dtype=np.int64)
+    return m if det > 0 else -m
+
+
 def conventional_transform(
     system: str, gstar: NDArray[np.float64], centring: str
 ) -> tuple[NDArray[np.int64], str]:
     """Integer matrix ``M`` (new direct basis = ``M`` · old) to the conventional setting.
 
     Orthorhombic A/B centring is permuted to C; reverse rhombohedral is turned obverse;
-    monoclinic cells get b unique, C (or P) centring and β ≥ 90° closest to 90°.
+    monoclinic cells get b unique, C (or P) centring and β ≥ 90° closest to 90°; triclinic
+    cells are Niggli-reduced.
 
     Returns the matrix and the centring letter in the new setting.
     """
@@ -226,6 +241,8 @@ def conventional_transform(
         return np.diag([-1, -1, 1]), "R"
     if system == "monoclinic":
         return _monoclinic_transform(gstar, centring)
+    if system == "triclinic":
+        return _triclinic_transform(gstar), centring
     return eye, centring
 
 

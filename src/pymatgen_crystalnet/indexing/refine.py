@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from pymatgen_crystalnet.indexing.forms import LatticeForm, feature_table, reciprocal_metric
+from pymatgen_crystalnet.indexing.forms import LatticeForm, centring_allows, feature_table, reciprocal_metric
 
 __all__ = ["Refinement", "q_to_tt", "refine_form", "tt_to_q"]
 
@@ -65,12 +65,15 @@ class Refinement:
     rms: float
 
 
-def _features_for(form: LatticeForm, p: NDArray[np.float64], q_max: float) -> NDArray[np.float64]:
+def _features_for(
+    form: LatticeForm, p: NDArray[np.float64], q_max: float, centring: str = "P"
+) -> NDArray[np.float64]:
     g = np.linalg.inv(reciprocal_metric(form.system, p))
     lengths = np.sqrt(np.diag(g))
     hmax, kmax, lmax = (int(np.sqrt(q_max) * x) + 1 for x in lengths)
     feats = feature_table(form, hmax, kmax, lmax)
-    return feats[feats @ p <= q_max]
+    feats = feats[feats @ p <= q_max]
+    return feats if centring == "P" else feats[centring_allows(form.system, feats, centring)]
 
 
 def refine_form(
@@ -84,8 +87,12 @@ def refine_form(
     refine_zero: bool = True,
     sigma: NDArray[np.float64] | None = None,
     n_passes: int = 4,
+    centring: str = "P",
 ) -> Refinement | None:
     """Refine parameters ``p0`` (and the zero shift) of ``form`` against observed 2θ.
+
+    Lines are assigned only to reflections that ``centring`` allows (the conventional cell
+    of a centred lattice otherwise offers absent reflections as false partners).
 
     Returns ``None`` when too few lines can be assigned or the parameters leave the
     positive-definite domain.
@@ -103,7 +110,7 @@ def refine_form(
     for n_pass in range(n_passes):
         if not form.valid(p):
             return None
-        feats = _features_for(form, p, q_max)
+        feats = _features_for(form, p, q_max, centring)
         if feats.shape[0] == 0:
             return None
         tt_calc = q_to_tt(feats @ p, wavelength) + zero
@@ -125,12 +132,18 @@ def refine_form(
             if not np.all(np.isfinite(tcalc)):
                 return None
             r = tt[indexed] - zero - tcalc
-            jac = f / dq_dtt(tcalc, wavelength)[:, None]
+            slope = dq_dtt(tcalc, wavelength)
+            if not np.all(slope > 0):  # a step left the domain (a line at 2θ = 0)
+                return None
+            jac = f / slope[:, None]
             if fit_zero:
                 jac = np.hstack([jac, np.ones((jac.shape[0], 1))])
             sw = np.sqrt(w[indexed])
+            # LAPACK's SVD can loop for ever on a non-finite matrix: never hand it one
             step, *_ = np.linalg.lstsq(jac * sw[:, None], r * sw, rcond=None)
             p = p + step[:m]
+            if not (np.all(np.isfinite(p)) and form.valid(p)):
+                return None
             if fit_zero:
                 zero = float(np.clip(zero + step[m], -2 * max_zero_shift, 2 * max_zero_shift))
         if not form.valid(p):

@@ -1,7 +1,7 @@
 """``index_pattern``: from peak positions to a ranked list of unit cells.
 
-Kept whole: the staged search (the systems, their order, the time limit and the merging of
-equivalent cells) is one procedure that reads best in one place.
+Kept whole: the staged search (the systems, their order and the time limit) is one
+procedure that reads best in one place.
 
 Strategy (see ``docs/indexing.md``):
 
@@ -19,9 +19,10 @@ Strategy (see ``docs/indexing.md``):
    no more lines unindexed than allowed at that stage, unless ``exhaustive``; if that M20 is
    below ``2.5 × min_merit`` the same group is searched one level further first (a
    supercell can index impurity lines that the true cell leaves unexplained).
-5. Cells describing the same lattice (same Niggli cell of their primitive cells) are
-   merged, keeping the most symmetric description; the rest are ranked by the ranking
-   merit with a 5 % preference per step of symmetry.
+5. Cells with a lattice translation below 2 Å are dropped; cells describing the same
+   lattice are merged, keeping the most symmetric description; the rest are ranked by the
+   ranking merit with a 5 % preference per step of symmetry, and a more symmetric derivative
+   lattice indexing as many lines is preferred (:mod:`~pymatgen_crystalnet.indexing.ranking`).
 """
 
 from __future__ import annotations
@@ -33,18 +34,14 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from pymatgen.core import Lattice
 
-from pymatgen_crystalnet.indexing.dichotomy import SearchDomain, dichotomy_search
-from pymatgen_crystalnet.indexing.evaluate import (
-    conventional_transform,
-    evaluate_cell,
-    lattice_parameters,
-    transform_gstar,
-)
-from pymatgen_crystalnet.indexing.forms import FORMS, LatticeForm, reciprocal_metric
-from pymatgen_crystalnet.indexing.refine import refine_form, tt_to_q
+from pymatgen_crystalnet.indexing.dichotomy import MAX_SEARCH_LINES, DichotomySearch
+from pymatgen_crystalnet.indexing.forms import FORMS
+from pymatgen_crystalnet.indexing.ranking import plausible, rank_solutions, same_lattice
+from pymatgen_crystalnet.indexing.refine import tt_to_q
+from pymatgen_crystalnet.indexing.shells import LAUE, MAX_LENGTH, VOLUME_FACTOR, search_system
 from pymatgen_crystalnet.indexing.solution import IndexingSolution
+from pymatgen_crystalnet.indexing.zone_indexing import zone_search
 from pymatgen_crystalnet.physics.units import resolve_wavelength
 
 __all__ = ["DEFAULT_SYSTEMS", "MIN_LINES", "index_pattern", "same_lattice"]
@@ -52,230 +49,94 @@ __all__ = ["DEFAULT_SYSTEMS", "MIN_LINES", "index_pattern", "same_lattice"]
 logger = logging.getLogger(__name__)
 
 #: Lattice systems searched by default, most symmetric first.
-DEFAULT_SYSTEMS: tuple[str, ...] = ("cubic", "tetragonal", "hexagonal", "orthorhombic", "monoclinic")
+DEFAULT_SYSTEMS: tuple[str, ...] = (
+    "cubic",
+    "tetragonal",
+    "hexagonal",
+    "orthorhombic",
+    "monoclinic",
+    "triclinic",
+)
 #: Fewest lines ``index_pattern`` accepts.
 MIN_LINES = 6
 #: Fewest lines for a search of each system (parameters + zero + a few to over-determine).
-_MIN_LINES_SYSTEM = {"cubic": 6, "tetragonal": 6, "hexagonal": 6, "orthorhombic": 8, "monoclinic": 10}
-#: Default longest cell edge searched (Å).
-_MAX_LENGTH = {"cubic": 40.0, "tetragonal": 50.0, "hexagonal": 60.0, "orthorhombic": 30.0, "monoclinic": 25.0}
-#: Laue-group order and the largest centring multiplicity of each system (volume bound).
-_LAUE = {
-    "cubic": (48, 4),
-    "tetragonal": (16, 2),
-    "hexagonal": (24, 3),
-    "orthorhombic": (8, 4),
-    "monoclinic": (4, 2),
+_MIN_LINES_SYSTEM = {
+    "cubic": 6,
+    "tetragonal": 6,
+    "hexagonal": 6,
+    "orthorhombic": 8,
+    "monoclinic": 10,
+    "triclinic": 12,
 }
-#: Default largest volume searched, in units of the volume estimated from the line count.
-_VOLUME_FACTOR = {"cubic": 10.0, "tetragonal": 5.0, "hexagonal": 7.5, "orthorhombic": 4.0, "monoclinic": 4.0}
-_MAX_REPRESENTATIVES = 60
-
-
-def _domain(
-    form: LatticeForm, q1_hi: float, qn_hi: float, max_length: float, v_lo: float, v_hi: float
-) -> SearchDomain:
-    pmin = 1.0 / max_length**2
-    s = form.system
-    if s == "cubic":
-        lo, hi = [pmin], [q1_hi]
-    elif s == "hexagonal":
-        lo, hi = [4.0 * pmin / 3.0, pmin], [qn_hi, qn_hi]
-    elif s == "tetragonal":
-        lo, hi = [pmin, pmin], [qn_hi, qn_hi]
-    elif s == "orthorhombic":
-        lo, hi = [pmin] * 3, [qn_hi, qn_hi, q1_hi]
-    else:
-        lo, hi = [pmin, pmin, pmin, 0.0], [qn_hi] * 4
-    det_max = np.inf if v_lo <= 0 else 1.0 / v_lo**2
-    return SearchDomain(np.array(lo, dtype=float), np.array(hi, dtype=float), 1.0 / v_hi**2, det_max, q1_hi)
-
-
-def _cluster(form: LatticeForm, lo: NDArray[np.float64], hi: NDArray[np.float64]) -> NDArray[np.float64]:
-    """One representative centre per group of touching final boxes, smallest cells first."""
-    centres = 0.5 * (lo + hi)
-    width = hi - lo
-    det, _ = form.det_bounds(centres, centres)
-    order = np.argsort(-det)
-    centres, width = centres[order], width[order]
-    free = np.ones(centres.shape[0], dtype=bool)
-    reps = []
-    for i in range(centres.shape[0]):
-        if not free[i]:
-            continue
-        near = np.all(np.abs(centres - centres[i]) <= 2.0 * (width + width[i]), axis=1) & free
-        reps.append(centres[i])
-        free &= ~near
-        if len(reps) >= _MAX_REPRESENTATIVES:
-            logger.info("More than %d candidate regions; refining the smallest cells.", _MAX_REPRESENTATIVES)
-            break
-    return np.array(reps)
-
-
-def _jacobian(fun: Any, p: NDArray[np.float64]) -> NDArray[np.float64]:
-    cols = []
-    for j in range(p.size):
-        h = 1e-6 * max(abs(p[j]), 1e-4)
-        dp = np.zeros_like(p)
-        dp[j] = h
-        cols.append((fun(p + dp) - fun(p - dp)) / (2 * h))
-    return np.stack(cols, axis=1)
-
-
-def _solution(
-    form: LatticeForm,
-    params: NDArray[np.float64],
-    zero: float,
-    cov: NDArray[np.float64],
-    tt: NDArray[np.float64],
-    wavelength: float,
-    tol: NDArray[np.float64],
-) -> IndexingSolution:
-    gstar = reciprocal_metric(form.system, params)
-    first = evaluate_cell(gstar, zero, tt, wavelength, tol, form.centrings)
-    m, centring = conventional_transform(form.system, gstar, first.centring)
-    if np.array_equal(m, np.eye(3)) and centring == first.centring:
-        ev = first
-        gconv = gstar
-    else:
-        gconv = transform_gstar(gstar, m)
-        ev = evaluate_cell(gconv, zero, tt, wavelength, tol, (centring,))
-    pars = lattice_parameters(gconv)
-
-    def to_params(p: NDArray[np.float64]) -> NDArray[np.float64]:
-        return lattice_parameters(transform_gstar(reciprocal_metric(form.system, p), m))
-
-    jac = _jacobian(to_params, params)
-    npar = form.n_params
-    cov_lat = jac @ cov[:npar, :npar] @ jac.T
-    esds = np.sqrt(np.clip(np.diag(cov_lat), 0.0, None))
-    lattice = Lattice.from_parameters(*pars)
-    system = "trigonal" if form.system == "hexagonal" and centring == "R" else form.system
-    return IndexingSolution(
-        lattice=lattice,
-        crystal_system=system,
-        centring=centring,
-        parameters=tuple(float(x) for x in pars),
-        esds=tuple(float(x) for x in esds),
-        volume=float(lattice.volume),
-        zero_shift=float(zero),
-        zero_shift_esd=float(np.sqrt(max(cov[npar, npar], 0.0))),
-        m20=ev.m20,
-        f_n=ev.f_n,
-        f_n_mean_dtt=ev.f_n_mean_dtt,
-        f_n_poss=ev.f_n_poss,
-        n_lines=int(tt.size),
-        n_indexed=int(ev.indexed.sum()),
-        unindexed=tuple(int(i) for i in np.flatnonzero(~ev.indexed)),
-        two_theta=tt.copy(),
-        two_theta_calc=ev.tt_calc,
-        hkl=ev.hkl,
-        wavelength=wavelength,
-        score=ev.score,
-    )
-
-
-def same_lattice(a: Lattice, b: Lattice, ltol: float = 1e-3, atol: float = 0.1) -> bool:
-    """Whether two cells generate the same lattice (Niggli cells map within tolerances).
-
-    ``ltol`` is fractional (on lengths), ``atol`` in degrees.
-    """
-    na, nb = a.get_niggli_reduced_lattice(), b.get_niggli_reduced_lattice()
-    if abs(na.volume - nb.volume) > 3 * ltol * max(na.volume, nb.volume):
-        return False
-    return na.find_mapping(nb, ltol=ltol, atol=atol) is not None
-
-
-def _search_system(
-    form: LatticeForm,
+#: The stage that searches by zones (monoclinic and triclinic lattices, and any other).
+_ZONES = ("monoclinic", "triclinic")
+def _zone_stage(
     tt: NDArray[np.float64],
     wavelength: float,
     tol: NDArray[np.float64],
     n_search: int,
     max_zero_shift: float,
-    max_unindexed: int,
     max_length: float | None,
     max_volume: float | None,
+    systems: Sequence[str],
     sigma: NDArray[np.float64] | None,
-    min_merit: float,
     deadline: float | None,
 ) -> list[IndexingSolution]:
+    """The zone search (:mod:`~pymatgen_crystalnet.indexing.zone_indexing`) with its limits."""
+    lowest = "triclinic" if "triclinic" in systems else "monoclinic"
+    if tt.size < _MIN_LINES_SYSTEM[lowest]:
+        logger.info("Too few lines (%d) for a search by zones; skipped.", tt.size)
+        return []
     ts = tt[:n_search]
-    hw = tol[:n_search] + max_zero_shift
-    win_lo = tt_to_q(np.maximum(ts - hw, 1e-3), wavelength)
-    win_hi = tt_to_q(np.minimum(ts + hw, 179.9), wavelength)
-    win_lo = np.minimum.accumulate(win_lo[::-1])[::-1]
-    win_hi = np.maximum.accumulate(win_hi)
-    laue, _ = _LAUE[form.system]
-    v_est = ts.size * laue / (4.0 * np.pi / 3.0 * win_hi[-1] ** 1.5)
-    v_max = max_volume if max_volume is not None else _VOLUME_FACTOR[form.system] * v_est
-    shells = [v for v in (2 * v_est, 4 * v_est, 8 * v_est, 16 * v_est) if v < v_max] + [v_max]
-    length = max_length if max_length is not None else _MAX_LENGTH[form.system]
-    out: list[IndexingSolution] = []
-    v_lo = 0.0
-    for v_hi in shells:
-        domain = _domain(form, float(win_hi[0]), float(win_hi[-1]), length, v_lo, v_hi)
-        v_lo = v_hi
-        if deadline is not None and time.monotonic() > deadline:
-            break
-        lo, hi, _ = dichotomy_search(
-            form, domain, win_lo, win_hi, max_unindexed=max_unindexed, deadline=deadline
-        )
-        if lo.shape[0] == 0:
-            continue
-        if lo.shape[0] > 20_000:  # keep the smallest cells
-            det, _ = form.det_bounds(0.5 * (lo + hi), 0.5 * (lo + hi))
-            keep = np.argsort(-det)[:20_000]
-            lo, hi = lo[keep], hi[keep]
-        reps = _cluster(form, lo, hi)
-        logger.debug("%s, V ≤ %.0f: %d final boxes, %d regions", form.system, v_hi, lo.shape[0], len(reps))
-        seen = np.empty((0, form.n_params))
-        for p0 in reps:
-            ref = refine_form(form, p0, tt, wavelength, tol, max_zero_shift=max_zero_shift, sigma=sigma)
-            if ref is None:
-                continue
-            if np.any(np.all(np.abs(seen - ref.params) <= 1e-5 * np.abs(ref.params) + 1e-9, axis=1)):
-                continue
-            seen = np.vstack([seen, ref.params])
-            out.append(_solution(form, ref.params, ref.zero, ref.covariance, tt, wavelength, tol))
-        if any(s.m20 >= min_merit and s.n_unindexed <= max_unindexed for s in out):
-            break
-    return out
+    q_top = float(tt_to_q(np.array([min(ts[-1] + tol[ts.size - 1] + max_zero_shift, 179.9)]), wavelength)[0])
+    v_est = ts.size * LAUE["monoclinic"][0] / (4.0 * np.pi / 3.0 * q_top**1.5)
+    v_max = max_volume if max_volume is not None else VOLUME_FACTOR["monoclinic"] * v_est
+    length = max_length if max_length is not None else MAX_LENGTH[lowest]
+    return zone_search(
+        tt,
+        wavelength,
+        tol,
+        max_zero_shift=max_zero_shift,
+        n_search=n_search,
+        v_max=v_max,
+        min_q=1.0 / length**2,
+        systems=systems,
+        sigma=sigma,
+        deadline=deadline,
+    )
 
 
 def _stages(systems: Sequence[str], max_unindexed: int) -> list[tuple[tuple[str, ...], int]]:
     """(systems, allowed unexplained lines) in search order.
 
-    The cheap cubic, tetragonal and hexagonal searches form one group, searched as a whole
-    (none unexplained, then one, …), so that a supercell in one of them cannot stop the
-    search before the true cell of another is found; orthorhombic and monoclinic follow,
-    each through its own relaxation levels.
+    1. Cubic, tetragonal and hexagonal as one group with every line explained (cheap; one
+       group, so that a supercell in one of them cannot end the search before the true cell
+       of another is found).
+    2. The zone search (monoclinic, triclinic, and any lattice it meets; tolerant of
+       unexplained lines by construction). It ends the search at once only with a cell that
+       explains every line at ``M20 ≥ 2.5 × min_merit``; a cell with ``M20 ≥ min_merit``
+       ends it after the orthorhombic dichotomy.
+    3. The orthorhombic dichotomy with every line explained.
+    4. The dichotomies again, resumed, with one, then two unexplained lines allowed: the
+       higher group first, then orthorhombic.
     """
     high = tuple(s for s in systems if s in ("cubic", "tetragonal", "hexagonal"))
-    low = [s for s in systems if s not in high]
-    stages = [(high, k) for k in range(max_unindexed + 1)] if high else []
-    return stages + [((s,), k) for s in low for k in range(max_unindexed + 1)]
-
-
-def _rank(solutions: list[IndexingSolution], max_solutions: int) -> list[IndexingSolution]:
-    ordered = sorted(solutions, key=lambda s: -s.score)
-    kept: list[IndexingSolution] = []
-    reduced: list[Lattice] = []
-    for sol in ordered:
-        niggli = sol.primitive_lattice.get_niggli_reduced_lattice()
-        for i, other in enumerate(reduced):
-            if abs(niggli.volume - other.volume) > 3e-3 * other.volume:
-                continue
-            if niggli.find_mapping(other, ltol=1e-3, atol=0.1) is None:
-                continue
-            if sol.symmetry_rank > kept[i].symmetry_rank and sol.score >= 0.7 * kept[i].score:
-                kept[i] = sol
-            break
-        else:
-            kept.append(sol)
-            reduced.append(niggli)
-    kept.sort(key=lambda s: -s.score * 1.05**s.symmetry_rank)
-    return kept[:max_solutions]
+    ortho = "orthorhombic" in systems
+    zones = tuple(s for s in _ZONES if s in systems)
+    stages: list[tuple[tuple[str, ...], int]] = []
+    if high:
+        stages.append((high, 0))
+    if zones:
+        stages.append((zones, max_unindexed))
+    if ortho:
+        stages.append((("orthorhombic",), 0))
+    for k in range(1, max_unindexed + 1):
+        if high:
+            stages.append((high, k))
+    for k in range(1, max_unindexed + 1):
+        if ortho:
+            stages.append((("orthorhombic",), k))
+    return stages
 
 
 def _two_theta_of(peaks: ArrayLike | Any) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
@@ -379,19 +240,39 @@ def index_pattern(
     if unknown:
         raise ValueError(f"Unknown lattice system(s) {unknown}; choose from {sorted(FORMS)}.")
     tol = np.full(tt.size, float(tolerance)) if sig is None else np.maximum(tolerance, 3 * sig)
-    n_s = min(n_search, tt.size)
+    n_s = min(n_search, tt.size, MAX_SEARCH_LINES)
+    searches: dict[tuple[str, int], DichotomySearch] = {}
     deadline = None if max_seconds is None else time.monotonic() + float(max_seconds)
     found: list[IndexingSolution] = []
-    pending: tuple[str, ...] | None = None  # group that succeeded without convincing merit
-    for group, k in _stages(systems, max_unindexed):
-        if pending is not None and group != pending:
-            break
-        best = 0.0
-        for system in group:
+    stages = _stages(systems, max_unindexed)
+    extra: set[int] | None = None  # after a success without convincing merit, the stages still run
+    # best M20 of the zone search's cells by lines left unexplained: a zone cell ends the search
+    # only at a stage that allows as many (the dichotomies allowing more lines still run first:
+    # a sub-cell found by zones must not hide the true cell that leaves impurity lines out)
+    from_zones = np.zeros(max_unindexed + 1)
+    for i_stage, (group, k) in enumerate(stages):
+        if extra is not None and i_stage not in extra:
+            if i_stage > max(extra):
+                break
+            continue
+        best = near = 0.0
+        t_stage = time.process_time()
+        by_zones = group[0] in _ZONES
+        if by_zones:
+            sols = _zone_stage(
+                tt, lam, tol, n_s, max_zero_shift, max_length, max_volume, systems, sig, deadline
+            )
+            sols = [s for s in sols if plausible(s)]
+            found.extend(s for s in sols if s.n_unindexed <= max_unindexed + 2)
+            for s in sols:
+                if s.n_unindexed <= max_unindexed:
+                    from_zones[s.n_unindexed] = max(from_zones[s.n_unindexed], s.m20)
+            best = max([best] + [s.m20 for s in sols if s.n_unindexed == 0])
+        for system in () if by_zones else group:
             if tt.size < _MIN_LINES_SYSTEM[system]:
                 logger.info("Too few lines (%d) for a %s search; skipped.", tt.size, system)
                 continue
-            sols = _search_system(
+            sols = search_system(
                 FORMS[system],
                 tt,
                 lam,
@@ -399,21 +280,52 @@ def index_pattern(
                 n_s,
                 max_zero_shift,
                 k,
+                max_unindexed,
                 max_length,
                 max_volume,
                 sig,
                 min_merit,
                 deadline,
+                searches,
             )
+            sols = [s for s in sols if plausible(s)]
             found.extend(s for s in sols if s.n_unindexed <= max_unindexed + 2)
             best = max([best] + [s.m20 for s in sols if s.n_unindexed <= k])
+            # a convincing cell may leave one line more (a position error beyond the tolerance,
+            # or an impurity that a supercell of the true cell happens to index)
+            near = max([near] + [s.m20 for s in sols if s.n_unindexed == k + 1])
+        logger.debug(
+            "Stage %s (%d unexplained): best M20 %.1f, %.2f s CPU", "+".join(group), k, best,
+            time.process_time() - t_stage,
+        )  # fmt: skip
         if deadline is not None and time.monotonic() > deadline:
             break
-        if exhaustive or best < min_merit:
+        if exhaustive:
             continue
-        # a modest merit may be a supercell that indexes impurity lines: look one level further
-        if pending is None and best < 2.5 * min_merit:
-            pending = group
+        if by_zones:
+            # only a convincing cell that explains every line ends the search here; a lesser
+            # one ends it after the next stage (the orthorhombic dichotomy) has had its say
+            if best >= 2.5 * min_merit:
+                break
             continue
+        if best < min_merit:
+            if from_zones[: k + 1].max() >= min_merit:
+                break
+            if extra is None and near >= 2.5 * min_merit:
+                # only the next level of this group, which refines such a cell with the line
+                # left out and can still find the true cell that an impurity hid; then stop
+                nxt = [j for j in range(i_stage + 1, len(stages)) if stages[j][0] == group]
+                if nxt:
+                    extra = {nxt[0]}
+            continue
+        # a modest merit may be a supercell that indexes impurity lines: look one level
+        # further in the same group, and run the zone search if it has not run yet
+        if extra is None and best < 2.5 * min_merit:
+            later = range(i_stage + 1, len(stages))
+            extra = {j for j in later if stages[j][0] == group}
+            extra = {min(extra)} if extra else set()
+            extra |= {j for j in later if stages[j][0][0] in _ZONES}
+            if extra:
+                continue
         break
-    return _rank(found, max_solutions)
+    return rank_solutions(found, max_solutions)

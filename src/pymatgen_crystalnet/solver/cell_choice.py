@@ -86,7 +86,7 @@ def choose_cells(
         raise CellRefused(f"The pattern cannot be indexed: {exc} Pass lattice=... instead.") from None
     if not solutions:
         raise CellRefused(
-            f"No cell indexes the {lines.size} lowest-angle lines of the pattern (cubic to monoclinic "
+            f"No cell indexes the {lines.size} lowest-angle lines of the pattern (cubic to triclinic "
             "searched). Pass lattice=... if the cell is known."
         )
     top = solutions[0].score

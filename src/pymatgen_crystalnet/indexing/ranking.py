@@ -1,0 +1,155 @@
+"""Ranking of indexing solutions: one entry per lattice, plausible cells, symmetry preferred.
+
+Three rules, applied to the cells every stage of the search returned:
+
+1. **Plausible translations**: a cell whose shortest lattice translation is below
+   :data:`MIN_TRANSLATION` (2.0 Å) is dropped. Two atoms of the same kind related by a
+   lattice translation are never that close; the shortest translation of the ~30 000
+   Materials Project crystals of the corpus is 2.13 Å (leaving aside a few molecular
+   O2/N2 and boron cells). Such cells come from patterns with few lines, which a tiny cell
+   with one long edge indexes easily.
+2. **One entry per lattice**: cells whose primitive Niggli cells agree within 0.3 % and 0.3°
+   are merged, keeping the most symmetric description when its merit is at least 70 % of
+   the best, or 50 % when it indexes as many lines (the extra parameters of the less
+   symmetric description then only fit noise).
+3. **Derivative lattices**: the rest are ordered by ranking merit × 1.05^(symmetry rank).
+   If the top cell is less symmetric than another cell that indexes as many lines with no
+   more possible lines (Smith–Snyder ``N_poss``), at :data:`DERIVATIVE_MERIT` (60 %) of its
+   merit or more, and the two lattices are derivative of each other (one is a sub-lattice of
+   index 2–4 of the other), the more symmetric cell goes first: its lower merit then comes
+   only from a larger mean discrepancy, not from more calculated lines. Example: the lines
+   of a primitive cubic cell ``a`` are all indexed by the tetragonal cell ``a/√2, a/√2, a``
+   (of any three integers two share a parity); the tetragonal cell's free ``c/a`` splits
+   coincident lines and fits the position noise, so its M20 is higher, yet nothing in the
+   positions asks for it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Iterator
+
+import numpy as np
+from pymatgen.core import Lattice
+
+from pymatgen_crystalnet.indexing.solution import IndexingSolution
+
+__all__ = [
+    "DERIVATIVE_MERIT",
+    "MIN_TRANSLATION",
+    "derivative_lattices",
+    "plausible",
+    "rank_solutions",
+    "same_lattice",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Shortest lattice translation (Å) of a cell that is kept.
+MIN_TRANSLATION: float = 2.0
+#: Fraction of the top cell's ranking merit at which a more symmetric derivative lattice that
+#: indexes as many lines is preferred.
+DERIVATIVE_MERIT: float = 0.6
+#: Cells whose Niggli cells agree this well (fraction, degrees) are one lattice in the ranking.
+_SAME_LTOL, _SAME_ATOL = 3e-3, 0.3
+#: Largest sub-lattice index examined by :func:`derivative_lattices`.
+_MAX_INDEX = 4
+
+
+def same_lattice(a: Lattice, b: Lattice, ltol: float = 1e-3, atol: float = 0.1) -> bool:
+    """Whether two cells generate the same lattice (Niggli cells map within tolerances).
+
+    ``ltol`` is fractional (on lengths), ``atol`` in degrees.
+    """
+    na, nb = a.get_niggli_reduced_lattice(), b.get_niggli_reduced_lattice()
+    if abs(na.volume - nb.volume) > 3 * ltol * max(na.volume, nb.volume):
+        return False
+    return na.find_mapping(nb, ltol=ltol, atol=atol) is not None
+
+
+def plausible(sol: IndexingSolution) -> bool:
+    """Whether the cell's shortest lattice translation is at least :data:`MIN_TRANSLATION`."""
+    return min(sol.primitive_lattice.get_niggli_reduced_lattice().abc) >= MIN_TRANSLATION
+
+
+def _hermite_forms(index: int) -> Iterator[np.ndarray]:
+    """Lower-triangular Hermite normal forms of determinant ``index`` (one per sub-lattice)."""
+    for a in range(1, index + 1):
+        if index % a:
+            continue
+        for c in range(1, index // a + 1):
+            if (index // a) % c:
+                continue
+            f = index // (a * c)
+            # rows a·v1, b·v1 + c·v2, d·v1 + e·v2 + f·v3; b and d reduced mod a, e mod c
+            for b, d, e in itertools.product(range(a), range(a), range(c)):
+                yield np.array([[a, 0, 0], [b, c, 0], [d, e, f]])
+
+
+def derivative_lattices(
+    a: Lattice, b: Lattice, max_index: int = _MAX_INDEX, ltol: float = _SAME_LTOL, atol: float = _SAME_ATOL
+) -> int | None:
+    """The index ``n`` (2 to ``max_index``) for which one lattice is a sub-lattice of index ``n``
+    of the other, within tolerances; None when neither is.
+    """
+    fine, coarse = (a, b) if a.volume < b.volume else (b, a)
+    ratio = coarse.volume / fine.volume
+    n = round(ratio)
+    if n < 2 or n > max_index or abs(ratio - n) > 3 * ltol * n:
+        return None
+    target = coarse.get_niggli_reduced_lattice()
+    base = fine.get_niggli_reduced_lattice().matrix
+    for h in _hermite_forms(n):
+        sup = Lattice(h @ base).get_niggli_reduced_lattice()
+        if sup.find_mapping(target, ltol=ltol, atol=atol) is not None:
+            return n
+    return None
+
+
+def _merge(ordered: list[IndexingSolution]) -> list[IndexingSolution]:
+    kept: list[IndexingSolution] = []
+    reduced: list[Lattice] = []
+    for sol in ordered:
+        niggli = sol.primitive_lattice.get_niggli_reduced_lattice()
+        for i, other in enumerate(reduced):
+            if abs(niggli.volume - other.volume) > 3 * _SAME_LTOL * other.volume:
+                continue
+            if niggli.find_mapping(other, ltol=_SAME_LTOL, atol=_SAME_ATOL) is None:
+                continue
+            if sol.symmetry_rank > kept[i].symmetry_rank and (
+                sol.score >= 0.7 * kept[i].score
+                # as many lines indexed: the lower symmetry's extra freedom only fits noise
+                or (sol.n_indexed >= kept[i].n_indexed and sol.score >= 0.5 * kept[i].score)
+            ):
+                kept[i] = sol
+            break
+        else:
+            kept.append(sol)
+            reduced.append(niggli)
+    return kept
+
+
+def rank_solutions(solutions: list[IndexingSolution], max_solutions: int) -> list[IndexingSolution]:
+    """Plausible cells, one per lattice, best first (see the module docstring)."""
+    ordered = sorted((s for s in solutions if plausible(s)), key=lambda s: -s.score)
+    if len(ordered) < len(solutions):
+        logger.debug(
+            "%d cells with a translation below %.1f Å dropped", len(solutions) - len(ordered), MIN_TRANSLATION
+        )
+    kept = _merge(ordered)
+    kept.sort(key=lambda s: -s.score * 1.05**s.symmetry_rank)
+    if kept:
+        top = kept[0]
+        for j, sol in enumerate(kept[1:], 1):
+            if (
+                sol.symmetry_rank > top.symmetry_rank
+                and sol.n_indexed >= top.n_indexed
+                and sol.f_n_poss <= top.f_n_poss
+                and sol.score >= DERIVATIVE_MERIT * top.score
+                and derivative_lattices(sol.primitive_lattice, top.primitive_lattice) is not None
+            ):
+                logger.debug("%s preferred to its less symmetric derivative %s", sol.bravais, top.bravais)
+                kept.insert(0, kept.pop(j))
+                break
+    return kept[:max_solutions]

@@ -1,0 +1,37 @@
+"""Cell choice without a given lattice: the pattern is indexed, close cells become candidates,
+a cell outside the model's crystal systems is refused by name."""
+
+from __future__ import annotations
+
+import pytest
+from pymatgen.analysis.diffraction.xrd import XRDCalculator
+
+from indexing_sticks import baddeleyite, triclinic
+from lit_crystals import calcite, nacl
+from pymatgen_crystalnet.solver.cell_checks import CellRefused
+from pymatgen_crystalnet.solver.cell_choice import choose_cells
+from pymatgen_crystalnet.solver.inputs import prepare_pattern
+
+MODEL = {"crystal_systems": ["cubic", "trigonal"]}
+
+
+def _prepared(structure):
+    pattern = XRDCalculator("CuKa1").get_pattern(structure, two_theta_range=(5, 100))
+    return prepare_pattern(pattern, "CuKa1")
+
+
+@pytest.mark.parametrize(
+    ("structure", "system", "abc"), [(nacl(), "cubic", 5.6402), (calcite(), "trigonal", 4.9896)]
+)
+def test_indexed_cell_of_a_covered_system_is_used_with_its_merits(structure, system, abc) -> None:
+    cells, refused = choose_cells(_prepared(structure), None, None, MODEL)
+    assert cells[0].source == "indexed" and cells[0].crystal_system == system
+    assert cells[0].incoming.abc[0] == pytest.approx(abc, rel=1e-3)
+    assert cells[0].merit["m20"] > 20 and cells[0].merit["n_indexed"] == cells[0].merit["n_lines"]
+    assert all("reason" in r for r in refused)
+
+
+@pytest.mark.parametrize(("structure", "system"), [(baddeleyite(), "monoclinic"), (triclinic(), "triclinic")])
+def test_cell_outside_the_model_is_refused_by_name(structure, system) -> None:
+    with pytest.raises(CellRefused, match=f"is {system} .*not trained on"):
+        choose_cells(_prepared(structure), None, None, MODEL, index_seconds=60)
