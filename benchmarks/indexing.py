@@ -187,6 +187,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--max-seconds", type=float, default=60.0, help="wall-clock limit per pattern")
+    ap.add_argument(
+        "--formula",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="give index_pattern the crystal's formula (as users of the package do; default)",
+    )
     ap.add_argument("--iucr", type=Path, default=None, help="index the profiles of this folder instead")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
@@ -207,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
             lattice, prim, tt, zero = simulate(structure, rng, args.lines, args.sigma, args.zero)
             t0 = time.process_time()
             try:
-                sols = index_pattern(tt, "CuKa", max_seconds=args.max_seconds)
+                formula = rec["formula"] if args.formula else None
+                sols = index_pattern(tt, "CuKa", max_seconds=args.max_seconds, composition=formula)
                 err = None
             except ValueError as exc:
                 sols, err = [], str(exc)
@@ -229,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
                 ),
                 "seconds": round(dt, 3),
                 "zero": round(zero, 4),
+                "z": sols[0].z if sols else None,
             }
             rows.append(row)
             flag = "OK " if ok else ("SUB" if sub else "BAD")
