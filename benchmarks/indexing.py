@@ -24,6 +24,9 @@ A found cell that is not the true one but a sub-cell of it (its lattice contains
 lattice) is counted apart (``sub_cell``): the lines that would show the larger cell are then
 usually missing from the simulated pattern (below the 1 % cut), so no indexer could tell.
 
+``--formula`` (default) passes the crystal's formula to ``index_pattern`` as ``composition``,
+as users of the package give it; ``--no-formula`` indexes from positions alone.
+
 Seconds are CPU seconds of ``index_pattern`` (``time.process_time``); run with one thread
 (``OMP_NUM_THREADS=1``) to measure one core. ``--max-seconds`` is a wall-clock limit per pattern.
 
