@@ -12,13 +12,18 @@ from pymatgen.core import Lattice, Structure
 from pymatgen_crystalnet.indexing import peaks_from_pattern
 
 
-def test_cli_index(tmp_path) -> None:
-    from pymatgen_crystalnet.cli import main
-
+def _nacl_peaks(tmp_path):
     s = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5] * 3])
     tt = peaks_from_pattern(XRDCalculator("CuKa").get_pattern(s), "CuKa", max_lines=12).two_theta
     src = tmp_path / "nacl.peaks"
     src.write_text("\n".join(f"{x:.4f}" for x in tt))
+    return src
+
+
+def test_cli_index(tmp_path) -> None:
+    from pymatgen_crystalnet.cli import main
+
+    src = _nacl_peaks(tmp_path)
     out = tmp_path / "out.json"
     res = CliRunner().invoke(main, ["index", str(src), "-w", "CuKa", "--json", str(out)])
     assert res.exit_code == 0, res.output
@@ -42,10 +47,7 @@ def test_cli_index_too_few_peaks(tmp_path) -> None:
 def test_cli_index_formula(tmp_path) -> None:
     from pymatgen_crystalnet.cli import main
 
-    s = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5] * 3])
-    tt = peaks_from_pattern(XRDCalculator("CuKa").get_pattern(s), "CuKa", max_lines=12).two_theta
-    src = tmp_path / "nacl.peaks"
-    src.write_text("\n".join(f"{x:.4f}" for x in tt))
+    src = _nacl_peaks(tmp_path)
     out = tmp_path / "out.json"
     res = CliRunner().invoke(main, ["index", str(src), "-w", "CuKa", "--formula", "NaCl", "--json", str(out)])
     assert res.exit_code == 0, res.output
