@@ -56,6 +56,11 @@ def _peaks(path: Path, wavelength: str | None, ka2: str, max_lines: int):
 @click.option("--systems", default=None, help="Comma-separated lattice systems (default: all).")
 @click.option("--ka2", type=click.Choice(["auto", "strip", "none"]), default="auto", show_default=True)
 @click.option("-n", "--n-solutions", default=5, show_default=True)
+@click.option(
+    "--formula",
+    default=None,
+    help="Chemical formula (e.g. Cu2MnAl): cells holding no plausible number Z of formula units rank last.",
+)
 def index(
     pattern: Path,
     wavelength: str | None,
@@ -66,6 +71,7 @@ def index(
     systems: str | None,
     ka2: str,
     n_solutions: int,
+    formula: str | None,
 ) -> None:
     """Index PATTERN: a profile (.xy, .xye, .cif …), a DiffractionPattern .json or a .peaks list.
 
@@ -83,6 +89,7 @@ def index(
             tolerance=tolerance,
             max_zero_shift=max_zero_shift,
             max_solutions=n_solutions,
+            composition=formula,
         )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -97,6 +104,7 @@ def index(
             "wavelength": peaks.wavelength,
             "peaks": [float(x) for x in peaks.two_theta],
             "notes": peaks.notes,
+            "formula": formula,
             "solutions": [s.as_dict() for s in sols],
         }
         json_out.write_text(json.dumps(payload, indent=1))

@@ -22,6 +22,12 @@ Three rules, applied to the cells every stage of the search returned:
    (of any three integers two share a parity); the tetragonal cell's free ``c/a`` splits
    coincident lines and fits the position noise, so its M20 is higher, yet nothing in the
    positions asks for it.
+4. **Formula units** (only with a formula): a cell whose primitive cell holds no whole number
+   ``Z`` = 1–24 of formula units at 4–120 Å³ per atom
+   (:mod:`~pymatgen_crystalnet.physics.formula_units`) is ranked after every cell that does
+   (rules 1–3 order each group). It is kept, not dropped: the bounds are plausibility limits,
+   and a wrong or partial formula (a solvate, a missing light element) should not make the
+   right cell vanish; the solver refuses such cells anyway.
 """
 
 from __future__ import annotations
@@ -29,15 +35,21 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pymatgen.core import Lattice
 
 from pymatgen_crystalnet.indexing.solution import IndexingSolution
+from pymatgen_crystalnet.physics.formula_units import MAX_Z, likely_z
+
+if TYPE_CHECKING:
+    from pymatgen.core import Composition
 
 __all__ = [
     "DERIVATIVE_MERIT",
     "MIN_TRANSLATION",
+    "assign_z",
     "derivative_lattices",
     "plausible",
     "rank_solutions",
@@ -71,6 +83,21 @@ def same_lattice(a: Lattice, b: Lattice, ltol: float = 1e-3, atol: float = 0.1) 
 def plausible(sol: IndexingSolution) -> bool:
     """Whether the cell's shortest lattice translation is at least :data:`MIN_TRANSLATION`."""
     return min(sol.primitive_lattice.get_niggli_reduced_lattice().abc) >= MIN_TRANSLATION
+
+
+def assign_z(sol: IndexingSolution, composition: Composition) -> bool:
+    """Set ``sol.z`` (formula units per conventional cell) from the formula; False when no ``Z``
+    of the primitive cell in 1..24 gives a plausible volume per atom (``z`` None, a note added).
+    """
+    z = likely_z(sol.primitive_lattice.volume, composition)
+    sol.z = None if z is None else z * sol.lattice_points
+    note = (
+        f"No Z of 1-{MAX_Z} {composition.reduced_formula} per primitive cell "
+        f"(V = {sol.primitive_lattice.volume:.4g} Å³) gives a plausible volume per atom."
+    )
+    if z is None and note not in sol.notes:
+        sol.notes.append(note)
+    return z is not None
 
 
 def _hermite_forms(index: int) -> Iterator[np.ndarray]:
@@ -130,8 +157,13 @@ def _merge(ordered: list[IndexingSolution]) -> list[IndexingSolution]:
     return kept
 
 
-def rank_solutions(solutions: list[IndexingSolution], max_solutions: int) -> list[IndexingSolution]:
-    """Plausible cells, one per lattice, best first (see the module docstring)."""
+def rank_solutions(
+    solutions: list[IndexingSolution], max_solutions: int, composition: Composition | None = None
+) -> list[IndexingSolution]:
+    """Plausible cells, one per lattice, best first (see the module docstring).
+
+    With ``composition``, each cell's ``z`` is set and cells that hold no plausible ``Z`` go last.
+    """
     ordered = sorted((s for s in solutions if plausible(s)), key=lambda s: -s.score)
     if len(ordered) < len(solutions):
         logger.debug(
@@ -139,6 +171,9 @@ def rank_solutions(solutions: list[IndexingSolution], max_solutions: int) -> lis
         )
     kept = _merge(ordered)
     kept.sort(key=lambda s: -s.score * 1.05**s.symmetry_rank)
+    if composition is not None:
+        fits = {id(s): assign_z(s, composition) for s in kept}
+        kept.sort(key=lambda s: not fits[id(s)])  # stable: the merit order within each group
     if kept:
         top = kept[0]
         for j, sol in enumerate(kept[1:], 1):
@@ -147,6 +182,7 @@ def rank_solutions(solutions: list[IndexingSolution], max_solutions: int) -> lis
                 and sol.n_indexed >= top.n_indexed
                 and sol.f_n_poss <= top.f_n_poss
                 and sol.score >= DERIVATIVE_MERIT * top.score
+                and (composition is None or sol.z is not None or top.z is None)
                 and derivative_lattices(sol.primitive_lattice, top.primitive_lattice) is not None
             ):
                 logger.debug("%s preferred to its less symmetric derivative %s", sol.bravais, top.bravais)

@@ -23,6 +23,10 @@ Strategy (see ``docs/indexing.md``):
    lattice are merged, keeping the most symmetric description; the rest are ranked by the
    ranking merit with a 5 % preference per step of symmetry, and a more symmetric derivative
    lattice indexing as many lines is preferred (:mod:`~pymatgen_crystalnet.indexing.ranking`).
+6. With a formula, a cell that holds no plausible number of formula units goes after every
+   cell that does (ranking rule 4). The formula does not change the search itself: searching
+   on until a cell holds the formula finds spurious low-symmetry cells on a pattern read
+   with the wrong wavelength, which the solver must refuse, not solve on.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -42,7 +46,11 @@ from pymatgen_crystalnet.indexing.refine import tt_to_q
 from pymatgen_crystalnet.indexing.shells import LAUE, MAX_LENGTH, VOLUME_FACTOR, search_system
 from pymatgen_crystalnet.indexing.solution import IndexingSolution
 from pymatgen_crystalnet.indexing.zone_indexing import zone_search
+from pymatgen_crystalnet.physics.formula_units import as_composition
 from pymatgen_crystalnet.physics.units import resolve_wavelength
+
+if TYPE_CHECKING:
+    from pymatgen.core import Composition
 
 __all__ = ["DEFAULT_SYSTEMS", "MIN_LINES", "index_pattern", "same_lattice"]
 
@@ -162,6 +170,7 @@ def index_pattern(
     exhaustive: bool = False,
     max_solutions: int = 10,
     max_seconds: float | None = None,
+    composition: str | Composition | None = None,
 ) -> list[IndexingSolution]:
     """Find unit cells that index a list of powder peak positions.
 
@@ -202,6 +211,13 @@ def index_pattern(
     max_seconds
         Wall-clock limit of the search; when reached, the best cells found so far are
         returned (a warning is logged: the search was not exhaustive).
+    composition
+        The formula (string or pymatgen ``Composition``), when known. Each cell then records
+        the formula units it holds (``IndexingSolution.z``); a cell whose primitive cell holds
+        no ``Z`` = 1–24 formula units at 4–120 Å³ per atom is ranked after every cell that
+        does (kept, not dropped: a wrong or partial formula must not hide the right cell;
+        ``z`` is None and a note says why; a warning when no cell holds it). The search
+        itself is the same with or without a formula.
 
     Returns
     -------
@@ -212,8 +228,9 @@ def index_pattern(
     ------
     ValueError
         On fewer than ``MIN_LINES`` distinct positions, positions outside (0°, 180°), an
-        unknown system or a bad wavelength or tolerance.
+        unknown system, a bad wavelength or tolerance, or a formula that cannot be read.
     """
+    comp = None if composition is None else as_composition(composition)
     tt, sig_attr = _two_theta_of(peaks)
     lam = resolve_wavelength(getattr(peaks, "wavelength", None) or wavelength)
     if sigma is None:
@@ -328,4 +345,11 @@ def index_pattern(
             if extra:
                 continue
         break
-    return rank_solutions(found, max_solutions)
+    ranked = rank_solutions(found, max_solutions, comp)
+    if comp is not None and ranked and ranked[0].z is None:
+        logger.warning(
+            "No cell found holds a plausible number of %s formula units (Z = 1-24 per primitive cell "
+            "at 4-120 Å³ per atom); the cells are ranked by merit alone. Check the formula and the "
+            "wavelength.", comp.reduced_formula,
+        )  # fmt: skip
+    return ranked

@@ -43,6 +43,8 @@ _TO_PRIMITIVE: dict[str, tuple[tuple[float, float, float], ...]] = {
     "R": ((2 / 3, 1 / 3, 1 / 3), (-1 / 3, 1 / 3, 1 / 3), (-1 / 3, -2 / 3, 1 / 3)),
 }
 
+_LATTICE_POINTS = {"P": 1, "I": 2, "F": 4, "C": 2, "A": 2, "B": 2, "R": 3}
+
 
 @dataclass
 class IndexingSolution:
@@ -87,6 +89,11 @@ class IndexingSolution:
         Wavelength used (Å).
     score
         Ranking merit (``M20`` with unindexed lines penalised, see ``evaluate``).
+    z
+        With a formula given to ``index_pattern``: the formula units in the conventional
+        cell (the likely ``Z`` of the primitive cell times the lattice points per cell,
+        :mod:`~pymatgen_crystalnet.physics.formula_units`); None without a formula, or when
+        no ``Z`` gives a plausible volume per atom (a note then says so).
     """
 
     lattice: Lattice
@@ -110,6 +117,7 @@ class IndexingSolution:
     wavelength: float
     score: float
     notes: list[str] = field(default_factory=list)
+    z: int | None = None
 
     @property
     def n_unindexed(self) -> int:
@@ -127,6 +135,11 @@ class IndexingSolution:
         return Lattice(np.asarray(_TO_PRIMITIVE[self.centring]) @ self.lattice.matrix)
 
     @property
+    def lattice_points(self) -> int:
+        """Lattice points per conventional cell (1 for P, 2 for I and C, 3 for R, 4 for F)."""
+        return _LATTICE_POINTS[self.centring]
+
+    @property
     def symmetry_rank(self) -> int:
         """Higher for more symmetric lattice systems."""
         return SYMMETRY_RANK[self.crystal_system]
@@ -138,7 +151,7 @@ class IndexingSolution:
             f"{self.bravais:3s} a={a:.5f} b={b:.5f} c={c:.5f} α={al:.3f} β={be:.3f} γ={ga:.3f} "
             f"V={self.volume:.2f} M20={self.m20:.1f} F{self.n_lines}={self.f_n:.1f}"
             f"({self.f_n_mean_dtt:.4f},{self.f_n_poss}) indexed {self.n_indexed}/{self.n_lines} "
-            f"zero={self.zero_shift:+.4f}"
+            f"zero={self.zero_shift:+.4f}" + ("" if self.z is None else f" Z={self.z}")
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -168,6 +181,7 @@ class IndexingSolution:
             "wavelength": float(self.wavelength),
             "score": float(self.score),
             "notes": list(self.notes),
+            "z": None if self.z is None else int(self.z),
         }
 
     @classmethod

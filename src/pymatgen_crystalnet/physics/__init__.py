@@ -26,4 +26,6 @@ agreement
     Pattern agreement metrics (cosine, Rwp).
 powder_profile
     The measured powder profile type (``PowderProfile``), which ``io.patterns`` reads.
+formula_units
+    Plausible numbers of formula units ``Z`` for a cell volume and a formula.
 """

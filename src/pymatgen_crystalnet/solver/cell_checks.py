@@ -12,9 +12,8 @@ Figures of merit
 Volume per atom
     With the formula known, the canonical cell must hold ``Z`` formula units, ``Z`` from 1 to
     ``MAX_Z`` (24), at a volume per atom between ``MIN_VOLUME_PER_ATOM`` (4 Å³) and
-    ``MAX_VOLUME_PER_ATOM`` (120 Å³). In a sample of 1,500 Materials Project training crystals
-    the volume per atom spans 5.8–102 Å³ (0.1–99.9 %: 6.9–83 Å³) and ``Z`` per primitive cell is
-    ≤ 19 in 99.9 %; diamond (5.7 Å³) and caesium (117 Å³) are the natural extremes. Without a
+    ``MAX_VOLUME_PER_ATOM`` (120 Å³); the rule and its sources are in
+    :mod:`~pymatgen_crystalnet.physics.formula_units`, which indexing also uses. Without a
     formula the cell must hold 1 to ``MAX_ATOMS`` atoms at those volumes.
 Coverage
     The lattice system must be one the model was trained on (its metadata ``data.counts``:
@@ -29,6 +28,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+from pymatgen_crystalnet.physics.formula_units import (
+    MAX_VOLUME_PER_ATOM,
+    MAX_Z,
+    MIN_VOLUME_PER_ATOM,
+    atoms_per_formula_unit,
+    likely_z,
+    plausible_z,
+)
 
 if TYPE_CHECKING:
     from pymatgen.core import Composition
@@ -49,10 +57,7 @@ __all__ = [
 MIN_M20: float = 10.0
 MAX_UNINDEXED: int = 2
 MIN_INDEXED_FRACTION: float = 0.8
-MAX_Z: int = 24
 MAX_ATOMS: int = 200
-MIN_VOLUME_PER_ATOM: float = 4.0
-MAX_VOLUME_PER_ATOM: float = 120.0
 #: Smallest pattern cosine of the best candidate that counts as a solution. Chosen on the
 #: validation split (24 crystals, bundled model, 5 candidates, 50³; docs/solver.md): the best
 #: cosine on the right cell was 0.31–1.00, on a wrong cell (scaled by 1.1, or another
@@ -158,15 +163,15 @@ def check_volume(cell: SolveCell, composition: Composition | None) -> dict[str, 
                 "Å³ per atom). Check the wavelength and the cell."
             )
         return {}
-    n_formula = float(composition.get_reduced_composition_and_factor()[0].num_atoms)
-    per_atom = {z: volume / (z * n_formula) for z in range(1, MAX_Z + 1)}
-    ok = {z: v for z, v in per_atom.items() if MIN_VOLUME_PER_ATOM <= v <= MAX_VOLUME_PER_ATOM}
+    ok = plausible_z(volume, composition)
     if not ok:
         formula = composition.reduced_formula
+        n_formula = atoms_per_formula_unit(composition)
         raise CellRefused(
             f"The {cell.source} cell ({_abc(cell)}, V = {volume:.4g} Å³) is implausible for {formula}: "
-            f"with Z = 1–{MAX_Z} formula units it gives {per_atom[MAX_Z]:.3g}–{per_atom[1]:.3g} Å³ per atom, "
+            f"with Z = 1–{MAX_Z} formula units it gives {volume / (MAX_Z * n_formula):.3g}–"
+            f"{volume / n_formula:.3g} Å³ per atom, "
             f"outside {MIN_VOLUME_PER_ATOM:g}–{MAX_VOLUME_PER_ATOM:g} Å³. Check the wavelength and the cell."
         )
-    z = min(ok, key=lambda k: abs(ok[k] - 18.0))
+    z = likely_z(volume, composition)
     return {"z": z, "volume_per_atom": ok[z], "z_range": [min(ok), max(ok)]}

@@ -81,6 +81,7 @@ def choose_cells(
             prepared.wavelength,
             tolerance=max(0.04, 3 * prepared.position_sigma),
             max_seconds=index_seconds,
+            composition=composition if composition is not None and len(composition) else None,
         )
     except ValueError as exc:
         raise CellRefused(f"The pattern cannot be indexed: {exc} Pass lattice=... instead.") from None
