@@ -24,6 +24,18 @@ def load_sample() -> list[dict]:
     return rows
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a module (``pytestmark = pytest.mark.usefixtures("one_torch_thread")``):
+    small batched operations on a busy 2-core machine are faster and steadier on one thread."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def mp_sample() -> list[dict]:
     return load_sample()

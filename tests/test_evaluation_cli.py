@@ -7,20 +7,12 @@ import subprocess
 import sys
 
 import pytest
-import torch
 from click.testing import CliRunner
 
 from pymatgen_crystalnet.cli.evaluate import evaluate as evaluate_cli
 from pymatgen_crystalnet.evaluation.report import render_markdown
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: small batched ops on a busy 2-core machine are faster and steadier."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_crystalnet_evaluate_end_to_end(tmp_path, eval_export, eval_tiny_model, eval_data):

@@ -9,14 +9,7 @@ import torch
 from pymatgen_crystalnet.evaluation.config import ABLATION_MODES, EvaluationConfig
 from pymatgen_crystalnet.evaluation.protocol import evaluate
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: small batched ops on a busy 2-core machine are faster and steadier."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_evaluate_rows_methods_and_summary(eval_data, tiny_crystalnet):

@@ -21,13 +21,7 @@ from pymatgen_crystalnet.evaluation.scorers import (
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: small batched ops on a busy 2-core machine are faster and steadier."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_batch_holds_truth_inputs_and_partners(eval_data):

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
 
 from pymatgen_crystalnet.cli.evaluate import evaluate as evaluate_cli
@@ -21,12 +20,7 @@ from pymatgen_crystalnet.evaluation.structures import (
 FAST = {"k": 2, "grid": 24, "n_search_trials": 4, "n_hypotheses": 2, "n_refine": 2, "time_budget_s": 30.0}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _rows(data, formulas=("Nb", "NdTe")) -> list[int]:

@@ -20,14 +20,7 @@ from pymatgen_crystalnet.scoring.density_metrics import METRICS, grid_scores, ma
 from pymatgen_crystalnet.scoring.reference import reference_scores
 from pymatgen_crystalnet.scoring.rotations import rotations, turn_index, turn_many
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: small batched ops on a busy 2-core machine are faster and steadier."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

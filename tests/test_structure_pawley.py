@@ -12,13 +12,7 @@ from profile_sim import CU_KA1, simulate
 from pymatgen_crystalnet.physics.powder_profile import PowderProfile
 from pymatgen_crystalnet.structure.pawley import pawley_fit
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from pymatgen.core import Lattice, Structure
 
 from pymatgen_crystalnet.physics.cells import canonical_cell
@@ -25,12 +24,7 @@ CRYSTALS = {
 FAST = {"n_search_trials": 10, "n_refine": 3, "time_budget_s": 120.0}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _truth(name: str) -> Structure:

@@ -6,7 +6,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import torch
 from pymatgen.core import Lattice
 
 from lit_crystals import corundum, nacl
@@ -21,12 +20,7 @@ FAST = {"n_search_trials": 10, "n_refine": 3, "n_rietveld": 2, "keep": 3, "time_
         "use_network": False}  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -22,12 +22,7 @@ B_TRUE = 0.3
 FREE = {"NaCl": 0, "CsCl": 0, "Si": 0, "SrTiO3": 0, "corundum": 2, "calcite": 1}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _displace(structure, par, amount, rng):

@@ -17,12 +17,7 @@ from pymatgen_crystalnet.structure.wyckoff_params import symmetry_parametrisatio
 CRYSTALS = {"corundum": corundum, "calcite": calcite}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

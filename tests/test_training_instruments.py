@@ -25,13 +25,7 @@ SMALL = {"latent_dim": 8, "embed_dim": 16, "fusion_hidden": 16, "regressor_hidde
          "composition_hidden": 16, "n_frequencies": 8, "regressor_blocks": 1, "regressor_layers_per_block": 1}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: tiny operations on a busy shared CPU wait for a second thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_control_partners_are_a_derangement_within_systems():
