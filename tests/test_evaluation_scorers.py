@@ -97,3 +97,36 @@ def test_a_family_scores_the_same_whichever_other_families_run(eval_data, tiny_c
             if method in a["scores"]:
                 assert a["scores"][method] == b["scores"][method], method
     assert any("control" in row["scores"] for row in full.crystals)
+
+
+def test_record_electrons_counts_each_density_against_the_cells_atoms(eval_data):
+    rows = np.array([0, 3])
+    batch = Batch.load(eval_data, rows, 24, CPU, None, seed=0)
+    truth = batch.truth
+    samples = torch.stack([truth, 0.5 * truth, torch.zeros_like(truth)])  # (k=3, B, n, n, n)
+    batch.record_electrons(samples, 2.0 * truth)
+    for b, i in enumerate(rows):
+        record = batch.electrons[b]
+        start, stop = eval_data.atom_offsets[i], eval_data.atom_offsets[i + 1]
+        assert record["expected"] == pytest.approx(float(np.sum(eval_data.atomic_numbers[start:stop])))
+        # the IAM truth on 24³ holds the cell's electrons (a band-limited density: the grid mean is exact)
+        assert record["truth"] == pytest.approx(1.0, abs=0.02)
+        assert record["samples"] == pytest.approx([record["truth"], 0.5 * record["truth"], 0.0], abs=1e-4)
+        assert record["strict"] == pytest.approx(2.0 * record["truth"], abs=1e-4)
+    assert [r["electrons"] for r in batch.crystal_rows(None)] == batch.electrons
+
+
+def test_evaluation_summary_reports_the_electrons_held(eval_data, tiny_crystalnet):
+    parts = ("ablations", "translation", "control", "baselines", "verification", "examples")
+    off = dict.fromkeys(parts, False)
+    config = EvaluationConfig(split="all", grid=8, samples=2, batch_size=4, **off)
+    result = evaluate(tiny_crystalnet(seed=2), eval_data, config, metadata={}, progress=False)
+    rows = [r for r in result.crystals if r["crystal_system"] == "cubic"]
+    samples = [v for r in rows for v in r["electrons"]["samples"]]
+    table = result.as_dict()["summary"]["electrons"]["all"]["cubic"]
+    assert table["n"] == len(rows) and table["samples"]["n"] == 2 * len(rows)
+    assert table["samples"]["mean"] == pytest.approx(np.mean(samples))
+    assert table["within_10"] == pytest.approx(np.mean([abs(v - 1) <= 0.1 for v in samples]))
+    from pymatgen_crystalnet.evaluation.report import render_markdown
+
+    assert "### Electrons held" in render_markdown(result.as_dict())

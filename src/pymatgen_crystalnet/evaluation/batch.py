@@ -69,6 +69,9 @@ class Batch:
         ``[{method: {score: value}}]`` per crystal, filled by the scorers.
     verification
         Forward verification per crystal (None where not run).
+    electrons
+        The electrons the model's densities hold per crystal (:meth:`record_electrons`; None
+        where no model ran).
     """
 
     data: ExportedDataset
@@ -79,6 +82,7 @@ class Batch:
     seed: int
     scores: list[dict[str, dict[str, float]]] = field(default_factory=list)
     verification: list[dict[str, Any] | None] = field(default_factory=list)
+    electrons: list[dict[str, Any] | None] = field(default_factory=list)
     _composition: dict[str, torch.Tensor] = field(default_factory=dict, init=False, repr=False)
     _patterns: torch.Tensor | None = field(default=None, init=False, repr=False)
     _cell: dict[str, torch.Tensor] | None = field(default=None, init=False, repr=False)
@@ -122,6 +126,7 @@ class Batch:
             seed=seed,
             scores=[{} for _ in rows],
             verification=[None] * rows.size,
+            electrons=[None] * rows.size,
         )
 
     @property
@@ -218,6 +223,38 @@ class Batch:
         for j, b in enumerate(range(self.size) if where is None else where):
             self.scores[b][method] = {k: float(values[k][j]) for k in METRICS}
 
+    def record_electrons(self, samples: torch.Tensor, strict: torch.Tensor) -> None:
+        """Record the electrons the predicted densities hold, as fractions of the cell's content.
+
+        Each density's count is its mean × the cell volume
+        (:func:`~pymatgen_crystalnet.physics.cells.grid_electrons`), divided by the electrons of
+        the crystal's atoms (Σ Z · occupancy, :func:`~pymatgen_crystalnet.data.density_bank.cell_electrons`);
+        the truth grid's own ratio is recorded beside it (1 up to the grid's sampling of the cores).
+
+        Parameters
+        ----------
+        samples
+            The model's samples, ``(k, B, n, n, n)``.
+        strict
+            The prediction from the latent means, ``(B, n, n, n)``.
+        """
+        from pymatgen_crystalnet.data.density_bank import cell_electrons, cell_volumes
+        from pymatgen_crystalnet.physics.cells import grid_electrons
+
+        grids = samples.detach().double().cpu().numpy()
+        means = strict.detach().double().cpu().numpy()
+        truth = self.truth.detach().double().cpu().numpy()
+        contents, volumes = cell_electrons(self.data)[self.rows], cell_volumes(self.data)[self.rows]
+        for b in range(self.size):
+            expected, volume = float(contents[b]), float(volumes[b])
+            ratios = [grid_electrons(grids[s, b], volume) / expected for s in range(grids.shape[0])]
+            self.electrons[b] = {
+                "expected": round(expected, 4),
+                "samples": [round(r, 5) for r in ratios],
+                "strict": round(grid_electrons(means[b], volume) / expected, 5),
+                "truth": round(grid_electrons(truth[b], volume) / expected, 5),
+            }
+
     def crystal_rows(self, seeds: NDArray[np.str_] | None) -> list[dict[str, Any]]:
         """The report's per-crystal rows of this batch (``seeds``: every crystal's ``seed_split``)."""
         data = self.data
@@ -242,6 +279,7 @@ class Batch:
                     ),
                     "scores": self.scores[b],
                     "verification": self.verification[b],
+                    "electrons": self.electrons[b],
                 }
             )
         return out

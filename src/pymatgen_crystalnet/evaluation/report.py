@@ -188,6 +188,7 @@ def render_markdown(doc: dict[str, Any], max_rows: int | None = None) -> str:
     summary = doc["summary"]
     lines += _scope_sections(doc, summary["all"], "all evaluated crystals")
     lines += _verification_lines(summary["verification"]["all"], summary["all"], doc["config"]["samples"])
+    lines += _electron_lines(summary.get("electrons", {}).get("all"))
     if summary.get("paper_test_subset"):
         label = doc["labels"]["paper_test_subset"]
         lines += [f"## Results: {label}", ""]
@@ -197,6 +198,7 @@ def render_markdown(doc: dict[str, Any], max_rows: int | None = None) -> str:
             summary["paper_test_subset"],
             doc["config"]["samples"],
         )
+        lines += _electron_lines(summary.get("electrons", {}).get("paper_test_subset"))
     if doc.get("figures"):
         lines += ["## Examples: best and worst model map CC per crystal system", ""]
         for fig in doc["figures"]:
@@ -248,6 +250,26 @@ def _verification_lines(ver: dict[str, Any] | None, tables: dict[str, Any], samp
         ],
         rows,
     )
+    return out
+
+
+def _electron_lines(table: dict[str, Any] | None) -> list[str]:
+    """The electrons the model's densities hold, per system, as fractions of the cell's content."""
+    if not table:
+        return []
+    out = ["### Electrons held (fraction of the cell's electrons, Σ Z)", ""]
+    rows = [
+        [
+            s,
+            str(v["n"]),
+            _pm(v["samples"], "nmae"),
+            f"{100 * v['within_10']:.0f} %",
+            _pm(v["strict"], "nmae"),
+            _pm(v["truth"], "nmae"),
+        ]
+        for s, v in table.items()
+    ]
+    out += _table(["system", "n", "samples", "samples within 10 %", "latent means", "truth grid"], rows)
     return out
 
 

@@ -2,7 +2,8 @@
 
 - :class:`ModelScorer`: ``model`` and ``model_translation`` (k latent samples, best of the 24
   rotations and of the grid shifts), ``strict`` (the latent means, no alignment), ``selected``
-  (the sample forward verification ranks first) and the best/worst examples for figures.
+  (the sample forward verification ranks first), the electrons each sample holds
+  (:meth:`~.batch.Batch.record_electrons`) and the best/worst examples for figures.
 - :class:`ControlScorer`: ``control`` (and ``control_translation``): the model's samples from a
   partner crystal's pattern with the crystal's own composition.
 - :class:`BaselineScorer`: ``flat`` (a flat map at the true mean) and ``other_crystal`` (and
@@ -172,6 +173,7 @@ class ModelScorer:
             batch.put("model_translation", best_scores(res.translation))
         strict = self.sampler.means(batch.patterns, comp, cell)
         batch.put("strict", grid_scores(strict, batch.truth, config.win_size))
+        batch.record_electrons(pred, strict)
         if config.verification:
             _verify(batch, pred, res.rotation)
         if config.examples:

@@ -68,6 +68,26 @@ def _verification(rows: list[dict[str, Any]], samples: int) -> dict[str, Any]:
     return out
 
 
+def _electrons(rows: list[dict[str, Any]], tolerance: float = 0.1) -> dict[str, Any]:
+    """Per system: the electrons the model's samples hold, as fractions of the cell's content."""
+    groups = {s: [r for r in rows if r["crystal_system"] == s] for s in _systems(rows)}
+    groups["all"] = rows
+    out = {}
+    for name, members in groups.items():
+        counted = [r["electrons"] for r in members if r.get("electrons")]
+        if not counted:
+            continue
+        samples = [v for e in counted for v in e["samples"]]
+        out[name] = {
+            "n": len(counted),
+            "samples": _stats(samples),
+            "within_10": sum(abs(v - 1.0) <= tolerance for v in samples) / len(samples),
+            "strict": _stats([e["strict"] for e in counted]),
+            "truth": _stats([e["truth"] for e in counted]),
+        }
+    return out
+
+
 def summarise(crystals: list[dict[str, Any]], methods: Sequence[str], samples: int = 5) -> dict[str, Any]:
     """Per-system tables (n, μ ± σ of every score) of all crystals and of the paper test subset.
 
@@ -77,7 +97,10 @@ def summarise(crystals: list[dict[str, Any]], methods: Sequence[str], samples: i
         ``all`` and ``paper_test_subset`` (None when no crystal of the paper's lists was
         evaluated): ``{method: {system or "all": {"n", score: {"mean", "std", "n"}}}}``;
         ``verification``: the same two scopes, ``{system: {"n", "tied", "agree", "fraction",
-        "chance"}}`` (``fraction`` over the crystals whose samples do not tie).
+        "chance"}}`` (``fraction`` over the crystals whose samples do not tie); ``electrons``:
+        the same two scopes, ``{system: {"n", "samples", "within_10", "strict", "truth"}}``
+        (the electrons held as a fraction of the cell's content: μ ± σ over every sample,
+        the share of samples within 10 %, the latent-mean prediction and the truth grid).
     """
     subset = [r for r in crystals if r.get("paper_test")]
     return {
@@ -86,5 +109,9 @@ def summarise(crystals: list[dict[str, Any]], methods: Sequence[str], samples: i
         "verification": {
             "all": _verification(crystals, samples),
             "paper_test_subset": _verification(subset, samples) if subset else None,
+        },
+        "electrons": {
+            "all": _electrons(crystals),
+            "paper_test_subset": _electrons(subset) if subset else None,
         },
     }
