@@ -15,6 +15,12 @@ Usage::
 
     python benchmarks/structure_table.py benchmarks/results/structures_cubic.json \
         benchmarks/results/structures_trigonal.json
+
+``--reuse REPORT …`` takes the methods that do not use the network ((c) and (f): the same
+search and decoder whatever the model) from earlier reports of the same crystals, where a
+report lacks them; so a new model's (a), (b), (d), (e) can be run alone and set beside the
+search it is compared with. Only crystals present in both, with the same settings (k, grid,
+search trials, seed), are joined; anything else is refused.
 """
 
 from __future__ import annotations
@@ -25,6 +31,10 @@ import logging
 from pathlib import Path
 
 from pymatgen_crystalnet.evaluation.structure_report import render_structure_table, summarise_structures
+from pymatgen_crystalnet.evaluation.structures import METHODS
+
+#: settings that must agree for methods of two reports to stand in one table
+SAME_SETTINGS = ("k", "grid", "n_search_trials", "n_hypotheses", "n_refine", "time_budget_s", "seed")
 
 logger = logging.getLogger("structure_table")
 
@@ -58,9 +68,50 @@ def network_effect(records: list[dict]) -> list[str]:
     return lines
 
 
+def reuse_search(records: list[dict], config: dict, earlier: list[dict]) -> list[str]:
+    """Fill each record's missing network-free methods from an earlier report of the same crystal.
+
+    Parameters
+    ----------
+    records
+        The records of the new reports (changed in place).
+    config
+        The new reports' settings.
+    earlier
+        The earlier reports (whole ``structures.json`` documents).
+
+    Returns
+    -------
+    list of str
+        The methods taken over.
+    """
+    free = [m for m, (densities, _, _) in METHODS.items() if densities in (None, "truth")]
+    taken: list[str] = []
+    for report in earlier:
+        old = report["config"]
+        differ = [key for key in SAME_SETTINGS if old.get(key) != config.get(key)]
+        if differ:
+            raise SystemExit(f"--reuse: settings differ ({', '.join(differ)}); no shared table")
+        by_id = {r["material_id"]: r for r in report["crystals"]}
+        for record in records:
+            source = by_id.get(record["material_id"])
+            if source is None:
+                continue
+            for method in free:
+                if method not in record["methods"] and method in source["methods"]:
+                    record["methods"][method] = source["methods"][method]
+                    taken += [method] if method not in taken else []
+    missing = [r["material_id"] for r in records if taken and any(m not in r["methods"] for m in taken)]
+    if missing:
+        raise SystemExit(f"--reuse: no earlier record of {', '.join(missing[:5])} ({len(missing)} crystals)")
+    return taken
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("reports", nargs="+", type=Path, help="structures.json files of structure evaluations")
+    ap.add_argument("--reuse", nargs="+", type=Path, default=[],
+                    help="earlier structures.json files whose network-free methods (c), (f) fill the gaps")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     records: list[dict] = []
@@ -75,6 +126,10 @@ def main() -> None:
         methods += [m for m in config["methods"] if m not in methods]
         records += report["crystals"]
         logger.info("%s: %d crystals (%s)", path, len(report["crystals"]), report["info"].get("systems"))
+    if args.reuse:
+        taken = reuse_search(records, config, [json.loads(p.read_text()) for p in args.reuse])
+        logger.info("taken from %s: %s", ", ".join(map(str, args.reuse)), ", ".join(taken) or "nothing")
+        methods = [m for m in METHODS if m in methods or m in taken]
     summary = summarise_structures(records, methods, k)
     logger.info("\n%s", render_structure_table(summary, k))
     for line in network_effect(records):
