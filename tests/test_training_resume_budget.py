@@ -157,3 +157,20 @@ def test_cli_budget_stop_then_resume(tmp_path):
     r = CliRunner().invoke(train, [*common, "--resume", "--set", "max_minutes=0"])
     assert r.exit_code == 0 and "Stopped" not in r.output, r.output
     assert [row["epoch"] for row in history(out)] == [1, 2, 3]
+
+
+def test_resume_refuses_another_export(tmp_path, export):
+    from pymatgen_crystalnet.training.checkpoint import CheckpointError
+
+    trainer(tmp_path / "run", export, epochs=2).fit(stop_epoch=1)
+    other = tmp_path / "other" / "ct.npz"  # the same crystals, one byte of the file changed
+    other.parent.mkdir()
+    blob = bytearray(export.read_bytes())
+    blob[-1] ^= 0x01  # zip trailer comment byte: the export still reads, its digest differs
+    other.write_bytes(bytes(blob))
+    with pytest.raises(CheckpointError, match=r"SHA-256 .* resume with the same export"):
+        trainer(tmp_path / "run", other, epochs=2, resume=True)
+    copy = tmp_path / "copy" / "ct.npz"  # the same bytes elsewhere: the same run
+    copy.parent.mkdir()
+    copy.write_bytes(export.read_bytes())
+    assert trainer(tmp_path / "run", copy, epochs=2, resume=True).start_epoch == 1
