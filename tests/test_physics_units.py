@@ -72,3 +72,22 @@ def test_check_two_theta_range_rejects(bad):
 def test_forward_model_uses_the_range_check():
     with pytest.raises(ValueError, match=r"two_theta_range must satisfy 0 ≤ min < max ≤ 180"):
         pattern_from_density(np.ones((4, 4, 4)), np.eye(3) * 4.0, two_theta_range=(30.0, 20.0))
+
+
+def test_kalpha_lines_know_the_lab_anodes_and_nothing_else():
+    from pymatgen_crystalnet.indexing.peaks import ka_doublet
+    from pymatgen_crystalnet.physics.units import KALPHA_ANODES, kalpha_lines
+    from pymatgen_crystalnet.structure.profile_model import emission_lines
+
+    for anode in KALPHA_ANODES:
+        table = [PYMATGEN_WAVELENGTHS[f"{anode}Ka{s}"] for s in ("", "1", "2")]
+        for given, lam in (("Ka", table[0]), ("Ka1", table[1])):
+            lines = kalpha_lines(lam + 2e-4)
+            assert lines is not None and (lines.anode, lines.given) == (anode, given)
+            assert [lines.ka, lines.ka1, lines.ka2] == table
+            # indexing and the profile model read the same lines
+            assert ka_doublet(lam) == tuple(table)
+            scale = lam / table[1] if given == "Ka1" else 1.0
+            assert emission_lines(lam).wavelength2 == pytest.approx(table[2] * scale)
+    for other in (0.49935, 1.0, PYMATGEN_WAVELENGTHS["CuKb1"], PYMATGEN_WAVELENGTHS["CuKa"] + 1e-3):
+        assert kalpha_lines(other) is None and ka_doublet(other) is None and not emission_lines(other).doublet

@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 from scipy.signal import peak_widths
 
 from pymatgen_crystalnet.featurize.profile import profile_to_sticks, snip_background
-from pymatgen_crystalnet.physics.units import MO_KA, WAVELENGTHS, convert_two_theta, resolve_wavelength
+from pymatgen_crystalnet.physics.units import MO_KA, convert_two_theta, kalpha_lines, resolve_wavelength
 
 if TYPE_CHECKING:
     from pymatgen.analysis.diffraction.core import DiffractionPattern
@@ -72,12 +72,12 @@ class PeakList:
 
 
 def ka_doublet(wavelength: float, tol: float = 5e-4) -> tuple[float, float, float] | None:
-    """``(λ_Kα, λ_Kα1, λ_Kα2)`` of the anode whose Kα or Kα1 line ``wavelength`` is, else None."""
-    for anode in ("Cu", "Mo", "Co", "Fe", "Cr", "Ag"):
-        lam, lam1, lam2 = (WAVELENGTHS[f"{anode}Ka{s}"] for s in ("", "1", "2"))
-        if abs(wavelength - lam) < tol or abs(wavelength - lam1) < tol:
-            return lam, lam1, lam2
-    return None
+    """``(λ_Kα, λ_Kα1, λ_Kα2)`` of the anode whose Kα or Kα1 line ``wavelength`` is, else None.
+
+    (:func:`~pymatgen_crystalnet.physics.units.kalpha_lines`, as a tuple.)
+    """
+    lines = kalpha_lines(wavelength, tol)
+    return None if lines is None else (lines.ka, lines.ka1, lines.ka2)
 
 
 def peaks_from_pattern(

@@ -13,17 +13,21 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
+    "KALPHA_ANODES",
     "MO_KA",
     "TWO_THETA_MAX",
     "WAVELENGTHS",
+    "KalphaLines",
     "check_two_theta_range",
     "convert_two_theta",
     "d_to_two_theta",
+    "kalpha_lines",
     "q_to_two_theta",
     "resolve_wavelength",
     "two_theta_to_d",
@@ -69,6 +73,37 @@ def _pymatgen_table() -> MappingProxyType[str, float]:
 #: table (:data:`pymatgen.analysis.diffraction.xrd.WAVELENGTHS`, the one its
 #: ``XRDCalculator`` uses), read-only. A bare ``Ka`` is the weighted Kα, ``(2 Kα1 + Kα2) / 3``.
 WAVELENGTHS: Mapping[str, float] = _PymatgenWavelengths()
+
+
+#: Anodes whose Kα1/Kα2 doublet is recognised from a wavelength (:func:`kalpha_lines`).
+KALPHA_ANODES: tuple[str, ...] = ("Cu", "Mo", "Co", "Fe", "Cr", "Ag")
+
+
+class KalphaLines(NamedTuple):
+    """The Kα lines of a laboratory anode (Å, pymatgen's table) and which of them was given."""
+
+    anode: str
+    ka: float
+    ka1: float
+    ka2: float
+    given: str  # "Ka" (the weighted Kα) or "Ka1"
+
+
+def kalpha_lines(wavelength: float, tol: float = 5e-4) -> KalphaLines | None:
+    """The anode whose weighted Kα or Kα1 line ``wavelength`` (Å) is, within ``tol``; else None.
+
+    The one lookup of laboratory radiation in the package: peak picking strips Kα2 with it and
+    the profile model fits the doublet it gives. Any other wavelength (synchrotron, a
+    monochromated line given as a plain number far from these) is a single line.
+    """
+    lam = float(wavelength)
+    for anode in KALPHA_ANODES:
+        ka, ka1, ka2 = (WAVELENGTHS[f"{anode}Ka{s}"] for s in ("", "1", "2"))
+        if abs(lam - ka1) < tol:
+            return KalphaLines(anode, ka, ka1, ka2, "Ka1")
+        if abs(lam - ka) < tol:
+            return KalphaLines(anode, ka, ka1, ka2, "Ka")
+    return None
 
 
 def check_two_theta_range(two_theta_range: tuple[float, float]) -> tuple[float, float]:

@@ -35,7 +35,7 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 from pymatgen.core import Lattice
 
-from pymatgen_crystalnet.physics.units import WAVELENGTHS
+from pymatgen_crystalnet.physics.units import KALPHA_ANODES, kalpha_lines
 
 __all__ = [
     "SHAPE_NAMES",
@@ -56,8 +56,6 @@ SHAPE_NAMES: tuple[str, ...] = ("zero", "U", "V", "W", "eta0", "eta1", "ratio")
 WINDOW_FWHM: float = 15.0
 #: Smallest FWHM (degrees) the width formula may give.
 MIN_FWHM: float = 1e-3
-#: Anodes whose Kα1/Kα2 doublet is recognised from the wavelength.
-_ANODES = ("Cu", "Mo", "Co", "Fe", "Cr", "Ag")
 _LN2 = math.log(2.0)
 
 
@@ -110,14 +108,16 @@ def emission_lines(wavelength: float, kalpha2: bool | str = "auto", tol: float =
     if kalpha2 not in ("auto", True, False):
         raise ValueError(f"kalpha2 must be 'auto', True or False, got {kalpha2!r}.")
     if kalpha2 is not False:
-        for anode in _ANODES:
-            ka, ka1, ka2 = (WAVELENGTHS[f"{anode}Ka{s}"] for s in ("", "1", "2"))
-            if abs(lam - ka1) < tol:
-                return EmissionLines(lam, lam * ka2 / ka1, 0.5, f"{anode} Kα1 given: Kα1/Kα2 doublet")
-            if abs(lam - ka) < tol:
-                return EmissionLines(ka1, ka2, 0.5, f"{anode} weighted Kα given: Kα1/Kα2 doublet")
+        lines = kalpha_lines(lam, tol)
+        if lines is not None:
+            given = "Kα1" if lines.given == "Ka1" else "weighted Kα"
+            note = f"{lines.anode} {given} given: Kα1/Kα2 doublet"
+            if lines.given == "Ka1":
+                return EmissionLines(lam, lam * lines.ka2 / lines.ka1, 0.5, note)
+            return EmissionLines(lines.ka1, lines.ka2, 0.5, note)
         if kalpha2 is True:
-            raise ValueError(f"{lam} Å is not the Kα or Kα1 line of {', '.join(_ANODES)}: no Kα2 to model.")
+            anodes = ", ".join(KALPHA_ANODES)
+            raise ValueError(f"{lam} Å is not the Kα or Kα1 line of {anodes}: no Kα2 to model.")
     return EmissionLines(lam, None, 0.0, "one line")
 
 
