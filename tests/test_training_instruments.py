@@ -140,6 +140,28 @@ def test_free_bits_floor_each_dimension(reduction):
     assert small["kl_xrd"].item() == pytest.approx(plain["kl_xrd"].item())  # reported KL: no floor
 
 
+def test_electron_term_asks_for_the_cells_electrons():
+    from pymatgen_crystalnet.model.target import density_to_target
+    from pymatgen_crystalnet.training.objective import ELECTRON_EPS, electron_term
+
+    model_cfg = CrystalNetConfig(**SMALL)  # log(1 + ρ) target
+    rho = torch.rand(4, 5) * 3
+    out = _output()
+    out["density"] = density_to_target(0.5 * rho, model_cfg).requires_grad_(True)  # half the electrons
+    expected = torch.log((0.5 * rho.mean(-1) + ELECTRON_EPS) / (rho.mean(-1) + ELECTRON_EPS)).abs().mean()
+    assert electron_term(out["density"], rho, model_cfg).item() == pytest.approx(expected.item(), rel=1e-5)
+    exact = density_to_target(rho, model_cfg)
+    assert electron_term(exact, rho, model_cfg).item() == pytest.approx(0, abs=1e-6)
+    plain = training_loss(out, rho, model_cfg, TrainingConfig(), progress=0.0)
+    terms = training_loss(out, rho, model_cfg, TrainingConfig(electron_weight=0.2), progress=0.0)
+    assert terms["loss"].item() == pytest.approx(plain["loss"].item() + 0.2 * expected.item(), rel=1e-5)
+    assert terms["l1"].item() == plain["l1"].item() and terms["electrons"].item() > 0.6
+    electron_term(out["density"], rho, model_cfg).backward()
+    assert torch.all(out["density"].grad < 0)  # too few electrons: every point is pushed up
+    with pytest.raises(ValueError, match="electron_weight"):
+        TrainingConfig(electron_weight=-1.0)
+
+
 def test_training_config_knobs_validate():
     cfg = TrainingConfig.from_preset("small").with_settings(
         ["max_minutes=30", "kl_warmup_epochs=3", "free_bits=0.05", "point_grid=40", "val_control=false"]

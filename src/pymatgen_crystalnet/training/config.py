@@ -110,6 +110,13 @@ class TrainingConfig(PresetConfig):
         replaced by max(KL_d, ``free_bits``) before the dimensions are reduced (mean or sum,
         the model's ``kl_reduction``), so a dimension below the floor gets no KL gradient
         (0: off).
+    electron_weight
+        Weight λ of an electron-count term (0: off, the objective unchanged to the bit): per
+        crystal, |log((ρ̄_pred + ε) / (ρ̄_true + ε))| over the batch's query points (ρ̄: the
+        mean density in e/Å³ over the crystal's stratified points, which estimates its
+        electrons per volume; ε = 10⁻³ e/Å³), averaged over the crystals and added to the loss
+        as λ × that. It asks a density to hold the cell's electrons, which L1 on log(1 + ρ)
+        leaves to chance in the atomic cores.
     val_control
         Also score each validation crystal from another validation crystal's pattern (a
         fixed pairing within its crystal system) with its own composition: ``val_control_cc``
@@ -147,6 +154,7 @@ class TrainingConfig(PresetConfig):
     max_minutes: float = field(default=0.0, compare=False)
     kl_warmup_epochs: float = 0.0
     free_bits: float = 0.0
+    electron_weight: float = 0.0
     val_control: bool = True
     preset: str | None = field(default=None, compare=False)
 
@@ -181,7 +189,7 @@ class TrainingConfig(PresetConfig):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}.")
         for name in ("lr", "lr_min", "weight_decay", "grad_clip", "xrd_noise", "composition_noise",
-                     "max_minutes", "kl_warmup_epochs", "free_bits"):
+                     "max_minutes", "kl_warmup_epochs", "free_bits", "electron_weight"):
             value = float(getattr(self, name))
             setattr(self, name, value)
             if not 0 <= value < float("inf"):

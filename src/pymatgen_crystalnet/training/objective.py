@@ -12,17 +12,27 @@ the bit. With them:
 
 The reported ``kl_xrd`` / ``kl_composition`` are always the plain KL (without the floor), so
 runs with and without free bits can be compared.
+
+- **electron count** (``electron_weight`` λ > 0): λ · mean over crystals of
+  |log((ρ̄_pred + ε) / (ρ̄_true + ε))|, ρ̄ the mean density (e/Å³) over the crystal's
+  stratified query points, an estimate of its electrons per volume from the same points for
+  the prediction and the truth (:func:`electron_term`; reported as ``electrons``).
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 from pymatgen_crystalnet.model.config import CrystalNetConfig
-from pymatgen_crystalnet.model.target import density_to_target, l1_loss, loss_terms
+from pymatgen_crystalnet.model.target import density_to_target, l1_loss, loss_terms, target_to_density
 from pymatgen_crystalnet.training.config import TrainingConfig
 
-__all__ = ["kl_per_dimension", "kl_weight", "training_loss"]
+__all__ = ["electron_term", "kl_per_dimension", "kl_weight", "training_loss"]
+
+#: Floor (e/Å³) added to both mean densities of the electron-count term.
+ELECTRON_EPS: float = 1e-3
 
 
 def kl_weight(model_config: CrystalNetConfig, config: TrainingConfig, progress: float) -> float:
@@ -38,6 +48,25 @@ def kl_per_dimension(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mu**2 + sigma**2 - 1.0) - torch.log(sigma)
 
 
+def electron_term(
+    prediction: torch.Tensor, density: torch.Tensor, model_config: CrystalNetConfig
+) -> torch.Tensor:
+    """Mean over crystals of |log((ρ̄_pred + ε) / (ρ̄_true + ε))| over their query points.
+
+    Parameters
+    ----------
+    prediction
+        ``(B, P)`` the model's output in training space (``output["density"]``).
+    density
+        ``(B, P)`` true densities (e/Å³) at the same points.
+    model_config
+        The target transform.
+    """
+    predicted = target_to_density(prediction.float(), model_config).mean(dim=-1)
+    true = density.float().mean(dim=-1)
+    return torch.log((predicted + ELECTRON_EPS) / (true + ELECTRON_EPS)).abs().mean()
+
+
 def _floored(per_dim: torch.Tensor, floor: float, reduction: str) -> torch.Tensor:
     batch_mean = per_dim.mean(0).clamp_min(floor)
     return batch_mean.mean() if reduction == "mean" else batch_mean.sum()
@@ -50,7 +79,8 @@ def training_loss(
     config: TrainingConfig,
     progress: float,
 ) -> dict[str, torch.Tensor]:
-    """The objective of one batch (scalars ``loss``, ``l1``, ``kl_xrd``, ``kl_composition``).
+    """The objective of one batch (scalars ``loss``, ``l1``, ``kl_xrd``, ``kl_composition``;
+    ``electrons`` too with an electron-count term).
 
     Parameters
     ----------
@@ -61,10 +91,15 @@ def training_loss(
     model_config
         β, ``kl_reduction``, the target transform.
     config
-        ``kl_warmup_epochs``, ``free_bits``.
+        ``kl_warmup_epochs``, ``free_bits``, ``electron_weight``.
     progress
         Fractional epoch of the step (epoch + step / steps), for the warm-up.
     """
+    if config.electron_weight > 0:
+        plain = dataclasses.replace(config, electron_weight=0.0)
+        terms = training_loss(output, density, model_config, plain, progress)
+        electrons = electron_term(output["density"], density, model_config)
+        return {**terms, "loss": terms["loss"] + config.electron_weight * electrons, "electrons": electrons}
     if config.kl_warmup_epochs <= 0 and config.free_bits <= 0:
         return loss_terms(output, density, model_config)
     beta = kl_weight(model_config, config, progress)
