@@ -35,3 +35,21 @@ def test_indexed_cell_of_a_covered_system_is_used_with_its_merits(structure, sys
 def test_cell_outside_the_model_is_refused_by_name(structure, system) -> None:
     with pytest.raises(CellRefused, match=f"is {system} .*not trained on"):
         choose_cells(_prepared(structure), None, None, MODEL, index_seconds=60)
+
+
+def test_order_candidates_keeps_the_indexing_lead_unless_another_cell_plainly_agrees_better():
+    from pymatgen_crystalnet.solver.cell_choice import CELL_MARGIN, order_candidates
+
+    def keys(cosines):
+        return [(-c, 1.0 - c) for c in cosines]
+
+    # the SrTiO3 case: the second indexed cell agrees a little better (0.961 vs 0.948): the top cell leads
+    cells = [0, 0, 1, 1]
+    assert order_candidates(cells, keys([0.945, 0.948, 0.959, 0.961])) == [1, 0, 3, 2]
+    # a top cell whose densities plainly fail (a model that cannot draw on a wrong cell): the other leads
+    assert order_candidates(cells, keys([0.23, 0.19, 0.96, 0.95])) == [2, 3, 0, 1]
+    # exactly at the margin the indexing order stands; one cell: agreement order alone
+    assert order_candidates([0, 1], keys([0.90, 0.90 + CELL_MARGIN]))[0] == 0
+    assert order_candidates([0, 0, 0], keys([0.5, 0.9, 0.7])) == [1, 2, 0]
+    # a third cell that beats the leading one by more than the margin leads; the rest by agreement
+    assert order_candidates([0, 1, 2], keys([0.5, 0.52, 0.8])) == [2, 1, 0]

@@ -28,9 +28,9 @@ import numpy as np
 
 from pymatgen_crystalnet.devices import AUTO, resolve_device
 from pymatgen_crystalnet.featurize.composition import composition_vector, infer_mode
-from pymatgen_crystalnet.scoring.verification import rank_by_agreement, verify_density
+from pymatgen_crystalnet.scoring.verification import agreement_key, verify_density
 from pymatgen_crystalnet.solver.cell_checks import MIN_COSINE
-from pymatgen_crystalnet.solver.cell_choice import choose_cells
+from pymatgen_crystalnet.solver.cell_choice import choose_cells, order_candidates
 from pymatgen_crystalnet.solver.config import SolveConfig
 from pymatgen_crystalnet.solver.electrons import normalise_candidates
 from pymatgen_crystalnet.solver.inputs import PreparedPattern, prepare_pattern
@@ -282,7 +282,9 @@ class CrystalNetSolver:
             verify_density(grids[ci][i], cells[ci].lattice, prepared.vector, prepared.covered)
             for ci, i in pairs
         ]
-        order = rank_by_agreement(verifications)
+        order = order_candidates(
+            [ci for ci, _ in pairs], [agreement_key(v.cosine, v.rwp) for v in verifications]
+        )
         candidates = [
             Candidate(
                 rank=r,
