@@ -150,3 +150,17 @@ def test_model_card_quotes_the_recorded_test_report():
         drop = tables["model"][system]["cc"]["mean"] - tables["control"][system]["cc"]["mean"]
         assert f"{system} {drop:.3f}" in card.replace("**", "")
         assert drop >= 0.15  # the bar: the model reads the pattern on both systems
+
+
+def test_model_card_quotes_the_recorded_ablations():
+    recorded = ROOT / "benchmarks" / "results" / "evaluation_small_reflections_ct_ablations.json"
+    report = json.loads(recorded.read_text())
+    assert report["model"]["name"] == NAME and report["config"]["split"] == "test"
+    card = (pretrained_path(NAME) / "README.md").read_text()
+    tables = report["summary"]["paper_test_subset"]
+    for system, n in (("cubic", 100), ("trigonal", 108)):
+        for mode in ("full", "no_ratios", "drop_element", "none"):
+            row = tables[f"ablation:{mode}"][system]
+            assert row["n"] == n
+            quoted = " | ".join(f"{row[k]['mean']:.3f} ± {row[k]['std']:.3f}" for k in ("cc", "nmae"))
+            assert quoted in card, (system, mode, quoted)
