@@ -36,7 +36,8 @@ Three rules, applied to the cells every stage of the search returned:
    :mod:`~pymatgen_crystalnet.indexing.supercells`), goes first. The sub-cell stays in the
    list, second or later. On the corpus crystals held out of the volume fit, a true primitive
    cell holds less than 0.7 of a formula unit for 0.14 % (one formula unit at a volume below
-   0.7 × the fitted one); a cell holding half a formula unit holds 0.38–0.65 for 98 % of them.
+   0.7 × the fitted one); a cell holding half a formula unit holds less than 0.7 unless its
+   crystal is 1.4 × less dense than the fitted volumes say (2.8 % of them).
 """
 
 from __future__ import annotations
