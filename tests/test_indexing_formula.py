@@ -40,9 +40,11 @@ def test_cells_holding_no_formula_unit_go_last(heusler_even_lines: np.ndarray) -
     plain = index_pattern(tt, "CuKa")
     assert plain[0].bravais == "cP" and plain[0].lattice.a == pytest.approx(2.975, abs=1e-3)
     # the real formula: the a/2 sub-cell holds one Cu2MnAl at 6.6 Å³ per atom, which the
-    # 4-120 Å³ bounds allow, so it stays first (a limit of the rule, see docs/indexing.md)
+    # 4-120 Å³ bounds allow (z = 1), but only half a formula unit by fitted element volumes:
+    # its derivative supercell cF a goes first (tests/test_indexing_supercells.py)
     with_formula = index_pattern(tt, "CuKa", composition="Cu2MnAl")
-    assert with_formula[0].lattice.a == pytest.approx(2.975, abs=1e-3) and with_formula[0].z == 1
+    assert with_formula[0].bravais == "cF" and with_formula[0].lattice.a == pytest.approx(5.95, abs=1e-3)
+    assert with_formula[1].lattice.a == pytest.approx(2.975, abs=1e-3) and with_formula[1].z == 1
     # with the formula, the tP 2.10 × 2.10 × 2.975 Å cell (13.2 Å³, 3.3 Å³ per atom of Cu2MnAl)
     # goes after every cell that holds a plausible Z, and says why
     holds = [s.z is not None for s in with_formula]

@@ -9,13 +9,13 @@ from pymatgen.core import Lattice
 from indexing_sticks import noisy, sticks
 from lit_crystals import si, srtio3
 from pymatgen_crystalnet.indexing import index_pattern
-from pymatgen_crystalnet.indexing.ranking import MIN_TRANSLATION, _hermite_forms, derivative_lattices
+from pymatgen_crystalnet.indexing.ranking import MIN_TRANSLATION, derivative_lattices, hermite_forms
 
 
-def test_hermite_forms_count_the_sublattices() -> None:
+def testhermite_forms_count_the_sublattices() -> None:
     # sub-lattices of index n of a 3-D lattice: 1, 7, 13, 35 for n = 1..4
-    assert [sum(1 for _ in _hermite_forms(n)) for n in (1, 2, 3, 4)] == [1, 7, 13, 35]
-    assert all(round(abs(np.linalg.det(h))) == 4 for h in _hermite_forms(4))
+    assert [sum(1 for _ in hermite_forms(n)) for n in (1, 2, 3, 4)] == [1, 7, 13, 35]
+    assert all(round(abs(np.linalg.det(h))) == 4 for h in hermite_forms(4))
 
 
 def test_derivative_lattices() -> None:

@@ -28,6 +28,16 @@ Three rules, applied to the cells every stage of the search returned:
    (rules 1–3 order each group). It is kept, not dropped: the bounds are plausibility limits,
    and a wrong or partial formula (a solvate, a missing light element) should not make the
    right cell vanish; the solver refuses such cells anyway.
+5. **Sub-cells** (only with a formula): if the top cell's primitive cell holds less than
+   :data:`SUBCELL_FRACTION` (0.7) of a formula unit by the fitted volumes of its elements
+   (:func:`formula_fraction`), the first cell in the order above that holds at least that
+   fraction and a plausible ``Z``, indexes as many lines, and is a superlattice of index 2–8 of
+   a cell ranked before it that holds less (a derivative supercell, e.g. one built by
+   :mod:`~pymatgen_crystalnet.indexing.supercells`), goes first. The sub-cell stays in the
+   list, second or later. On the corpus crystals held out of the volume fit, a true primitive
+   cell holds less than 0.7 of a formula unit for 0.14 % (one formula unit at a volume below
+   0.7 × the fitted one); a cell holding half a formula unit holds less than 0.7 unless its
+   crystal is 1.4 × less dense than the fitted volumes say (2.8 % of them).
 """
 
 from __future__ import annotations
@@ -41,7 +51,7 @@ import numpy as np
 from pymatgen.core import Lattice
 
 from pymatgen_crystalnet.indexing.solution import IndexingSolution
-from pymatgen_crystalnet.physics.formula_units import MAX_Z, likely_z
+from pymatgen_crystalnet.physics.formula_units import MAX_Z, fitted_volume, likely_z
 
 if TYPE_CHECKING:
     from pymatgen.core import Composition
@@ -49,8 +59,11 @@ if TYPE_CHECKING:
 __all__ = [
     "DERIVATIVE_MERIT",
     "MIN_TRANSLATION",
+    "SUBCELL_FRACTION",
     "assign_z",
     "derivative_lattices",
+    "formula_fraction",
+    "hermite_forms",
     "plausible",
     "rank_solutions",
     "same_lattice",
@@ -63,6 +76,11 @@ MIN_TRANSLATION: float = 2.0
 #: Fraction of the top cell's ranking merit at which a more symmetric derivative lattice that
 #: indexes as many lines is preferred.
 DERIVATIVE_MERIT: float = 0.6
+#: A primitive cell holding less than this fraction of a formula unit (by fitted element
+#: volumes) is taken for a sub-cell when a derivative supercell holds more (rule 5).
+SUBCELL_FRACTION: float = 0.7
+#: Largest index of a supercell preferred to a sub-cell by rule 5.
+_MAX_SUPERCELL_INDEX = 8
 #: Cells whose Niggli cells agree this well (fraction, degrees) are one lattice in the ranking.
 _SAME_LTOL, _SAME_ATOL = 3e-3, 0.3
 #: Largest sub-lattice index examined by :func:`derivative_lattices`.
@@ -100,7 +118,15 @@ def assign_z(sol: IndexingSolution, composition: Composition) -> bool:
     return z is not None
 
 
-def _hermite_forms(index: int) -> Iterator[np.ndarray]:
+def formula_fraction(primitive: Lattice, composition: Composition) -> float:
+    """Formula units of ``composition``'s reduced formula that a primitive cell holds by volume.
+
+    Its volume over :func:`~pymatgen_crystalnet.physics.formula_units.fitted_volume`.
+    """
+    return float(primitive.volume / fitted_volume(composition.reduced_composition))
+
+
+def hermite_forms(index: int) -> Iterator[np.ndarray]:
     """Lower-triangular Hermite normal forms of determinant ``index`` (one per sub-lattice)."""
     for a in range(1, index + 1):
         if index % a:
@@ -127,7 +153,7 @@ def derivative_lattices(
         return None
     target = coarse.get_niggli_reduced_lattice()
     base = fine.get_niggli_reduced_lattice().matrix
-    for h in _hermite_forms(n):
+    for h in hermite_forms(n):
         sup = Lattice(h @ base).get_niggli_reduced_lattice()
         if sup.find_mapping(target, ltol=ltol, atol=atol) is not None:
             return n
@@ -188,4 +214,33 @@ def rank_solutions(
                 logger.debug("%s preferred to its less symmetric derivative %s", sol.bravais, top.bravais)
                 kept.insert(0, kept.pop(j))
                 break
+    if composition is not None and kept:
+        kept = _supercells_first(kept, composition)
     return kept[:max_solutions]
+
+
+def _supercells_first(kept: list[IndexingSolution], composition: Composition) -> list[IndexingSolution]:
+    """Rule 5: a derivative supercell that holds a formula unit before a top cell that does not."""
+    fraction = [formula_fraction(s.primitive_lattice, composition) for s in kept]
+    top = kept[0]
+    if fraction[0] >= SUBCELL_FRACTION:
+        return kept
+    for j in range(1, len(kept)):
+        sol = kept[j]
+        if fraction[j] < SUBCELL_FRACTION or sol.z is None or sol.n_indexed < top.n_indexed:
+            continue
+        subs = [
+            s for s, f in zip(kept[:j], fraction[:j], strict=True)
+            if f < SUBCELL_FRACTION and s.z is not None and s.n_indexed <= sol.n_indexed
+        ]  # fmt: skip
+        if any(
+            derivative_lattices(sol.primitive_lattice, s.primitive_lattice, max_index=_MAX_SUPERCELL_INDEX)
+            is not None
+            for s in subs
+        ):
+            logger.debug(
+                "%s (%.2f formula units) preferred to the sub-cell %s (%.2f)",
+                sol.bravais, fraction[j], top.bravais, fraction[0],
+            )  # fmt: skip
+            return [sol, *kept[:j], *kept[j + 1 :]]
+    return kept

@@ -27,6 +27,10 @@ Strategy (see ``docs/indexing.md``):
    cell that does (ranking rule 4). The formula does not change the search itself: searching
    on until a cell holds the formula finds spurious low-symmetry cells on a pattern read
    with the wrong wavelength, which the solver must refuse, not solve on.
+7. With a formula, each of the top :data:`SUPERCELL_CANDIDATES` cells whose primitive cell
+   holds less than 0.7 of a formula unit by fitted element volumes also gets its derivative
+   supercells, refined and scored (:mod:`~pymatgen_crystalnet.indexing.supercells`); one that
+   holds a formula unit and indexes as many lines is ranked before the sub-cell (ranking rule 5).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from pymatgen_crystalnet.indexing.ranking import plausible, rank_solutions, same
 from pymatgen_crystalnet.indexing.refine import tt_to_q
 from pymatgen_crystalnet.indexing.shells import LAUE, MAX_LENGTH, VOLUME_FACTOR, search_system
 from pymatgen_crystalnet.indexing.solution import IndexingSolution
+from pymatgen_crystalnet.indexing.supercells import supercell_solutions
 from pymatgen_crystalnet.indexing.zone_indexing import zone_search
 from pymatgen_crystalnet.physics.formula_units import as_composition
 from pymatgen_crystalnet.physics.units import resolve_wavelength
@@ -76,6 +81,8 @@ _MIN_LINES_SYSTEM = {
     "monoclinic": 10,
     "triclinic": 12,
 }
+#: With a formula, the top cells examined for derivative supercells that hold a formula unit.
+SUPERCELL_CANDIDATES = 3
 #: The stage that searches by zones (monoclinic and triclinic lattices, and any other).
 _ZONES = ("monoclinic", "triclinic")
 def _zone_stage(
@@ -207,7 +214,8 @@ def index_pattern(
     exhaustive
         Search every system and relaxation level regardless of earlier successes.
     max_solutions
-        Length of the returned list.
+        Length of the returned list (with a formula, longer by the cells that supercells
+        pushed beyond it: supercells never hide a cell listed without them).
     max_seconds
         Wall-clock limit of the search; when reached, the best cells found so far are
         returned (a warning is logged: the search was not exhaustive).
@@ -216,8 +224,12 @@ def index_pattern(
         the formula units it holds (``IndexingSolution.z``); a cell whose primitive cell holds
         no ``Z`` = 1–24 formula units at 4–120 Å³ per atom is ranked after every cell that
         does (kept, not dropped: a wrong or partial formula must not hide the right cell;
-        ``z`` is None and a note says why; a warning when no cell holds it). The search
-        itself is the same with or without a formula.
+        ``z`` is None and a note says why; a warning when no cell holds it). A top cell whose
+        primitive cell holds less than 0.7 of a formula unit by fitted element volumes (a
+        sub-cell, e.g. of a Heusler compound whose superstructure lines are too weak) gets
+        its derivative supercells, and one that holds a formula unit and indexes as many
+        lines goes first; the sub-cell stays in the list. The search itself is the same with
+        or without a formula.
 
     Returns
     -------
@@ -346,6 +358,17 @@ def index_pattern(
                 continue
         break
     ranked = rank_solutions(found, max_solutions, comp)
+    if comp is not None:
+        extra = [
+            sup
+            for sol in ranked[:SUPERCELL_CANDIDATES]
+            for sup in supercell_solutions(sol, tol, comp, max_zero_shift=max_zero_shift, sigma=sig)
+        ]
+        if extra:
+            before = ranked
+            ranked = rank_solutions(found + extra, max_solutions, comp)
+            # rank, never drop: a cell listed without the supercells stays listed (at the end)
+            ranked += [s for s in before if all(s is not r for r in ranked)]
     if comp is not None and ranked and ranked[0].z is None:
         logger.warning(
             "No cell found holds a plausible number of %s formula units (Z = 1-24 per primitive cell "
