@@ -51,8 +51,9 @@ def test_fitted_volume_tells_half_a_formula_unit() -> None:
 def test_supercell_indices() -> None:
     assert supercell_indices(0.5) == [2, 3, 4, 8]
     assert supercell_indices(0.3) == [3, 4, 8]
-    assert supercell_indices(0.1) == [8]
-    assert supercell_indices(0.05) == []  # 1/20 of a formula unit: not a sub-cell of index ≤ 8
+    assert supercell_indices(0.2) == [4, 8]
+    # under 0.7 / 4 of a formula unit: a misread pattern (wrong wavelength or formula), not a sub-cell
+    assert supercell_indices(0.17) == [] and supercell_indices(0.1) == [] and supercell_indices(0.05) == []
     assert supercell_indices(SUBCELL_FRACTION) == [] and supercell_indices(1.0) == []
 
 

@@ -62,15 +62,19 @@ def supercell_indices(fraction: float) -> list[int]:
     """Indices tried for a cell holding ``fraction`` of a formula unit (empty when it holds enough).
 
     From the smallest ``n_min`` with ``n_min · fraction ≥ SUBCELL_FRACTION`` up to ``2 n_min``,
-    within 2–:data:`MAX_HNF_INDEX`, and 8 (the doubled cell) while ``n_min ≤ 8``.
+    within 2–:data:`MAX_HNF_INDEX`, and 8 (the doubled cell). None when ``n_min`` exceeds
+    :data:`MAX_HNF_INDEX`: a cell holding under 0.7 / 4 of a formula unit is not the sub-cell of
+    a pseudo-translation but a pattern read at the wrong wavelength or with the wrong formula
+    (SrTiO3's Cu Kα sticks read as Mo Kα index as cF 3.60 Å, 0.17 of a formula unit per
+    primitive cell, whose doubled cell would hold a plausible 1.4), which must stay implausible
+    so that the solver refuses it.
     """
     if not fraction > 0 or fraction >= SUBCELL_FRACTION:
         return []
     n_min = max(2, math.ceil(SUBCELL_FRACTION / fraction - 1e-9))
-    out = [n for n in range(n_min, min(2 * n_min, MAX_HNF_INDEX) + 1)]
-    if n_min <= _DOUBLED:
-        out.append(_DOUBLED)
-    return out
+    if n_min > MAX_HNF_INDEX:
+        return []
+    return [*range(n_min, min(2 * n_min, MAX_HNF_INDEX) + 1), _DOUBLED]
 
 
 def _candidate_settings(
