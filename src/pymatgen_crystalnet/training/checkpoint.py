@@ -40,6 +40,7 @@ from pymatgen_crystalnet.model.weights import WeightsError, load_model, save_mod
 __all__ = [
     "CHECKPOINT_FORMAT",
     "CheckpointError",
+    "check_same_data",
     "latest_checkpoint",
     "load_checkpoint",
     "publish_best",
@@ -181,6 +182,31 @@ def latest_checkpoint(out_dir: str | Path) -> Path | None:
     if not (path / STATE_FILE).is_file():
         raise CheckpointError(f"{pointer} names {path.name}, which is missing or incomplete.")
     return path
+
+
+def check_same_data(out_dir: str | Path, description: dict[str, Any] | None) -> None:
+    """Refuse to resume the run in ``out_dir`` on another dataset than the one it started on.
+
+    The run's ``training.json`` records the SHA-256 of its export; a resumed run on other data
+    would not be the run its history and checkpoints describe. Runs on data without a recorded
+    digest (synthetic crystals) are not checked.
+
+    Raises
+    ------
+    CheckpointError
+        If both digests are known and differ (both are named).
+    """
+    record = Path(out_dir) / "training.json"
+    if not record.is_file():
+        return
+    before = (json.loads(record.read_text()).get("data") or {}).get("sha256")
+    now = (description or {}).get("sha256")
+    if before and now and before != now:
+        raise CheckpointError(
+            f"{out_dir} holds a run on an export with SHA-256 {before[:12]}… (its training.json), "
+            f"but {(description or {}).get('path')} has {now[:12]}…; resume with the same export, "
+            "or start a new run folder."
+        )
 
 
 def load_checkpoint(

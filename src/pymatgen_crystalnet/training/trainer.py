@@ -37,7 +37,6 @@ metrics files ``history.py``; this module holds the run that ties them together.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -57,6 +56,7 @@ from pymatgen_crystalnet.training import history as run_history
 from pymatgen_crystalnet.training.budget import WallBudget
 from pymatgen_crystalnet.training.checkpoint import (
     CheckpointError,
+    check_same_data,
     latest_checkpoint,
     load_checkpoint,
     publish_best,
@@ -208,7 +208,7 @@ class Trainer:
                 "(--resume) to continue it, or choose another output folder."
             )
         if ckpt is not None:
-            self._check_same_data()
+            check_same_data(self.out_dir, self.data_description)
             state = load_checkpoint(ckpt, self.model, self.optimizer)
             saved_cfg = TrainingConfig.from_dict(state["training_config"])
             if saved_cfg != self.config:
@@ -227,25 +227,6 @@ class Trainer:
             logger.info("Resumed from %s (epoch %d).", ckpt, self.start_epoch)
         elif self.env.is_main:
             atomic_write_json(self.out_dir / "training.json", self._run_record())
-
-    def _check_same_data(self) -> None:
-        """Refuse to resume a run on another dataset than the one it started on.
-
-        The run's ``training.json`` records the SHA-256 of its export; a resumed run on other
-        data would not be the run its history and checkpoints describe. Runs on data without a
-        recorded digest (synthetic crystals) are not checked.
-        """
-        record = self.out_dir / "training.json"
-        if not record.is_file():
-            return
-        before = (json.loads(record.read_text()).get("data") or {}).get("sha256")
-        now = (self.data_description or {}).get("sha256")
-        if before and now and before != now:
-            raise CheckpointError(
-                f"{self.out_dir} holds a run on an export with SHA-256 {before[:12]}… (its "
-                f"training.json), but {self.data_description.get('path')} has {now[:12]}…; resume "
-                "with the same export, or start a new run folder."
-            )
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> dict[str, float] | None:
