@@ -3,6 +3,8 @@ a cell outside the model's crystal systems is refused by name."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from pymatgen.analysis.diffraction.xrd import XRDCalculator
 
@@ -40,8 +42,8 @@ def test_cell_outside_the_model_is_refused_by_name(structure, system) -> None:
 def test_order_candidates_keeps_the_indexing_lead_unless_another_cell_plainly_agrees_better():
     from pymatgen_crystalnet.solver.cell_choice import CELL_MARGIN, order_candidates
 
-    def keys(cosines):
-        return [(-c, 1.0 - c) for c in cosines]
+    def keys(cosines):  # the verifications, as far as the order reads them
+        return [SimpleNamespace(cosine=c, rwp=1.0 - c) for c in cosines]
 
     # the SrTiO3 case: the second indexed cell agrees a little better (0.961 vs 0.948): the top cell leads
     cells = [0, 0, 1, 1]

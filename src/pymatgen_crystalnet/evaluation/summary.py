@@ -24,6 +24,13 @@ def _systems(rows: Iterable[dict[str, Any]]) -> list[str]:
     return first + sorted(present - set(first))
 
 
+def _groups(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The rows of each crystal system (:func:`_systems` order), then ``"all"``: every row."""
+    groups = {s: [r for r in rows if r["crystal_system"] == s] for s in _systems(rows)}
+    groups["all"] = rows
+    return groups
+
+
 def _stats(values: Sequence[float | None]) -> dict[str, float | int | None]:
     finite = [float(v) for v in values if v is not None and math.isfinite(v)]
     if not finite:
@@ -34,8 +41,7 @@ def _stats(values: Sequence[float | None]) -> dict[str, float | int | None]:
 
 
 def _tables(rows: list[dict[str, Any]], methods: Sequence[str]) -> dict[str, dict[str, Any]]:
-    groups = {s: [r for r in rows if r["crystal_system"] == s] for s in _systems(rows)}
-    groups["all"] = rows
+    groups = _groups(rows)
     out: dict[str, dict[str, Any]] = {}
     for method in methods:
         per: dict[str, Any] = {}
@@ -50,8 +56,7 @@ def _tables(rows: list[dict[str, Any]], methods: Sequence[str]) -> dict[str, dic
 
 
 def _verification(rows: list[dict[str, Any]], samples: int) -> dict[str, Any]:
-    groups = {s: [r for r in rows if r["crystal_system"] == s] for s in _systems(rows)}
-    groups["all"] = rows
+    groups = _groups(rows)
     out = {}
     for name, members in groups.items():
         checked = [r["verification"] for r in members if r.get("verification")]
@@ -70,8 +75,7 @@ def _verification(rows: list[dict[str, Any]], samples: int) -> dict[str, Any]:
 
 def _electrons(rows: list[dict[str, Any]], tolerance: float = 0.1) -> dict[str, Any]:
     """Per system: the electrons the model's samples hold, as fractions of the cell's content."""
-    groups = {s: [r for r in rows if r["crystal_system"] == s] for s in _systems(rows)}
-    groups["all"] = rows
+    groups = _groups(rows)
     out = {}
     for name, members in groups.items():
         counted = [r["electrons"] for r in members if r.get("electrons")]

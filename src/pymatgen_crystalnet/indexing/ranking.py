@@ -66,6 +66,7 @@ __all__ = [
     "hermite_forms",
     "plausible",
     "rank_solutions",
+    "ranking_key",
     "same_lattice",
 ]
 
@@ -101,6 +102,11 @@ def same_lattice(a: Lattice, b: Lattice, ltol: float = 1e-3, atol: float = 0.1) 
 def plausible(sol: IndexingSolution) -> bool:
     """Whether the cell's shortest lattice translation is at least :data:`MIN_TRANSLATION`."""
     return min(sol.primitive_lattice.get_niggli_reduced_lattice().abc) >= MIN_TRANSLATION
+
+
+def ranking_key(sol: IndexingSolution) -> float:
+    """Sort key of rule 3: the ranking merit with a 5 % preference per step of symmetry."""
+    return -sol.score * 1.05**sol.symmetry_rank
 
 
 def assign_z(sol: IndexingSolution, composition: Composition) -> bool:
@@ -196,7 +202,7 @@ def rank_solutions(
             "%d cells with a translation below %.1f Å dropped", len(solutions) - len(ordered), MIN_TRANSLATION
         )
     kept = _merge(ordered)
-    kept.sort(key=lambda s: -s.score * 1.05**s.symmetry_rank)
+    kept.sort(key=ranking_key)
     if composition is not None:
         fits = {id(s): assign_z(s, composition) for s in kept}
         kept.sort(key=lambda s: not fits[id(s)])  # stable: the merit order within each group

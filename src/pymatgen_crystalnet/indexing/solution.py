@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from pymatgen.core import Lattice
 
-__all__ = ["SYMMETRY_RANK", "IndexingSolution"]
+__all__ = ["LATTICE_POINTS", "SYMMETRY_RANK", "IndexingSolution"]
 
 #: Higher is more symmetric; used to prefer the more symmetric of equivalent cells.
 SYMMETRY_RANK: dict[str, int] = {
@@ -43,7 +43,8 @@ _TO_PRIMITIVE: dict[str, tuple[tuple[float, float, float], ...]] = {
     "R": ((2 / 3, 1 / 3, 1 / 3), (-1 / 3, 1 / 3, 1 / 3), (-1 / 3, -2 / 3, 1 / 3)),
 }
 
-_LATTICE_POINTS = {"P": 1, "I": 2, "F": 4, "C": 2, "A": 2, "B": 2, "R": 3}
+#: Lattice points per conventional cell of each centring.
+LATTICE_POINTS: dict[str, int] = {"P": 1, "I": 2, "F": 4, "C": 2, "A": 2, "B": 2, "R": 3}
 
 
 @dataclass
@@ -137,7 +138,7 @@ class IndexingSolution:
     @property
     def lattice_points(self) -> int:
         """Lattice points per conventional cell (1 for P, 2 for I and C, 3 for R, 4 for F)."""
-        return _LATTICE_POINTS[self.centring]
+        return LATTICE_POINTS[self.centring]
 
     @property
     def symmetry_rank(self) -> int:

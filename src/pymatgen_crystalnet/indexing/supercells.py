@@ -42,7 +42,12 @@ from pymatgen.core import Composition, Lattice
 from pymatgen_crystalnet.indexing.cells import make_solution
 from pymatgen_crystalnet.indexing.forms import FORMS
 from pymatgen_crystalnet.indexing.metric_symmetry import TOLERANCES, higher_symmetry_settings
-from pymatgen_crystalnet.indexing.ranking import SUBCELL_FRACTION, formula_fraction, hermite_forms
+from pymatgen_crystalnet.indexing.ranking import (
+    SUBCELL_FRACTION,
+    formula_fraction,
+    hermite_forms,
+    ranking_key,
+)
 from pymatgen_crystalnet.indexing.refine import refine_form
 from pymatgen_crystalnet.indexing.solution import SYMMETRY_RANK, IndexingSolution
 
@@ -147,7 +152,7 @@ def supercell_solutions(
         out.append(sup)
     # the best few only (by the ranking's merit and symmetry preference): the others index the
     # same lines with more calculated lines and would crowd the list
-    out.sort(key=lambda s: -s.score * 1.05**s.symmetry_rank)
+    out.sort(key=ranking_key)
     out = out[:MAX_SUPERCELLS]
     logger.debug(
         "%s cell holding %.2f %s: %d supercells (indices %s)",

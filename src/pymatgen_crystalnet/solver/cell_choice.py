@@ -22,9 +22,10 @@ that cannot draw a density on a wrong cell leaves it at cosine ≈ 0.2).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from pymatgen_crystalnet.scoring.verification import rank_by_agreement
 from pymatgen_crystalnet.solver.cell_checks import (
     CellRefused,
     check_coverage,
@@ -37,6 +38,7 @@ from pymatgen_crystalnet.solver.lattice import SolveCell, given_cell, indexed_ce
 if TYPE_CHECKING:
     from pymatgen.core import Composition
 
+    from pymatgen_crystalnet.scoring.verification import Verification
     from pymatgen_crystalnet.solver.inputs import PreparedPattern
 
 __all__ = ["CELL_MARGIN", "CLOSE_MERIT", "MAX_CELLS", "MAX_INDEX_LINES", "choose_cells", "order_candidates"]
@@ -123,7 +125,7 @@ def choose_cells(
 
 
 def order_candidates(
-    cells: list[int], keys: list[tuple[float, float]], margin: float = CELL_MARGIN
+    cells: list[int], verifications: Sequence[Verification], margin: float = CELL_MARGIN
 ) -> list[int]:
     """Order candidates: those of the leading cell first, each cell's by agreement.
 
@@ -131,9 +133,9 @@ def order_candidates(
     ----------
     cells
         Each candidate's cell, as its position in the indexing order (0: the top cell).
-    keys
-        Each candidate's agreement key
-        (:func:`~pymatgen_crystalnet.scoring.verification.agreement_key`: −cosine, Rwp).
+    verifications
+        Each candidate's agreement with the pattern, ranked by
+        :func:`~pymatgen_crystalnet.scoring.verification.rank_by_agreement` (cosine, then Rwp).
     margin
         Cosine by which another cell's best candidate must beat the leading cell's to lead.
 
@@ -143,10 +145,10 @@ def order_candidates(
         Candidate indices, best first: the leading cell's by agreement, then the rest by
         agreement.
     """
-    by_agreement = sorted(range(len(keys)), key=keys.__getitem__)
-    best = {}
+    by_agreement = rank_by_agreement(list(verifications))
+    best: dict[int, float] = {}
     for j in by_agreement:
-        best.setdefault(cells[j], -keys[j][0])
+        best.setdefault(cells[j], verifications[j].cosine)
     lead = min(best)
     for cell, cosine in sorted(best.items(), key=lambda item: -item[1]):
         if cell != lead and cosine > best[lead] + margin:

@@ -28,7 +28,7 @@ import numpy as np
 
 from pymatgen_crystalnet.devices import AUTO, resolve_device
 from pymatgen_crystalnet.featurize.composition import composition_vector, infer_mode
-from pymatgen_crystalnet.scoring.verification import agreement_key, verify_density
+from pymatgen_crystalnet.scoring.verification import verify_density
 from pymatgen_crystalnet.solver.cell_checks import MIN_COSINE
 from pymatgen_crystalnet.solver.cell_choice import choose_cells, order_candidates
 from pymatgen_crystalnet.solver.config import SolveConfig
@@ -282,9 +282,7 @@ class CrystalNetSolver:
             verify_density(grids[ci][i], cells[ci].lattice, prepared.vector, prepared.covered)
             for ci, i in pairs
         ]
-        order = order_candidates(
-            [ci for ci, _ in pairs], [agreement_key(v.cosine, v.rwp) for v in verifications]
-        )
+        order = order_candidates([ci for ci, _ in pairs], verifications)
         candidates = [
             Candidate(
                 rank=r,

@@ -47,8 +47,6 @@ _FIT_KEYS = ("two_theta", "observed", "calculated", "profile_two_theta", "profil
              "profile_calculated", "profile_background", "reflections")  # fmt: skip
 #: Figures of merit of a Rietveld-refined structure carried into ``SolvedStructure.figures_of_merit``.
 _PROFILE_FIGURES = ("profile_rwp", "profile_rexp", "stick_rwp", "stick_r_bragg")
-#: Lattice points per conventional cell of each centring.
-_POINTS = {"P": 1, "I": 2, "F": 4, "A": 2, "B": 2, "C": 2, "R": 3}
 
 
 def structure_formula(composition: Any, mode: str) -> tuple[Composition | None, str | None]:
@@ -75,14 +73,16 @@ def pattern_cell(cell: Lattice, info: dict[str, Any]) -> Lattice:
     """
     from pymatgen.core import Lattice
 
+    from pymatgen_crystalnet.indexing.solution import LATTICE_POINTS
+
     for key in ("conventional_lattice", "user_lattice"):
         if info.get(key) is not None:
             given = info[key]
             return given if isinstance(given, Lattice) else Lattice(np.asarray(given, dtype=float))
     centring = info.get("centring")
-    if centring not in _POINTS or _POINTS[centring] == 1:
+    if centring not in LATTICE_POINTS or LATTICE_POINTS[centring] == 1:
         return cell
-    a = (cell.volume * _POINTS[centring]) ** (1 / 3)
+    a = (cell.volume * LATTICE_POINTS[centring]) ** (1 / 3)
     cubic = Lattice.cubic(a)
     m = cubic.matrix @ np.linalg.inv(cell.matrix)
     if np.allclose(m, np.round(m), atol=1e-3):
