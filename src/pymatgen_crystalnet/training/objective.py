@@ -21,8 +21,6 @@ runs with and without free bits can be compared.
 
 from __future__ import annotations
 
-import dataclasses
-
 import torch
 
 from pymatgen_crystalnet.model.config import CrystalNetConfig
@@ -95,11 +93,21 @@ def training_loss(
     progress
         Fractional epoch of the step (epoch + step / steps), for the warm-up.
     """
+    terms = _kl_objective(output, density, model_config, config, progress)
     if config.electron_weight > 0:
-        plain = dataclasses.replace(config, electron_weight=0.0)
-        terms = training_loss(output, density, model_config, plain, progress)
         electrons = electron_term(output["density"], density, model_config)
-        return {**terms, "loss": terms["loss"] + config.electron_weight * electrons, "electrons": electrons}
+        terms = {**terms, "loss": terms["loss"] + config.electron_weight * electrons, "electrons": electrons}
+    return terms
+
+
+def _kl_objective(
+    output: dict[str, torch.Tensor],
+    density: torch.Tensor,
+    model_config: CrystalNetConfig,
+    config: TrainingConfig,
+    progress: float,
+) -> dict[str, torch.Tensor]:
+    """L1 + β·KL with the warm-up and free bits (the model's own loss when both are off)."""
     if config.kl_warmup_epochs <= 0 and config.free_bits <= 0:
         return loss_terms(output, density, model_config)
     beta = kl_weight(model_config, config, progress)
