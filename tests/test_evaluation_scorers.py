@@ -130,3 +130,53 @@ def test_evaluation_summary_reports_the_electrons_held(eval_data, tiny_crystalne
     from pymatgen_crystalnet.evaluation.report import render_markdown
 
     assert "### Electrons held" in render_markdown(result.as_dict())
+
+
+def test_formula_counts_take_z_from_the_volume_and_scaling_holds_them(eval_data):
+    from pymatgen_crystalnet.data.density_bank import cell_electrons, cell_volumes
+
+    rows = np.array([0, 3, 5])
+    batch = Batch.load(eval_data, rows, 24, CPU, None, seed=0)
+    z, counts = batch.formula_counts()
+    content = cell_electrons(eval_data)[rows]
+    # the fixture's crystals have their Z right from the cell volume: the counts are their atoms'
+    np.testing.assert_allclose(counts, content, rtol=1e-9)
+    assert (z >= 1).all()
+    samples = torch.stack([batch.truth, 0.25 * batch.truth])
+    held = batch.hold_formula_electrons(samples)
+    volumes = cell_volumes(eval_data)[rows]
+    means = held.double().mean(dim=(-3, -2, -1)).numpy()
+    np.testing.assert_allclose(means * volumes, np.broadcast_to(counts, means.shape), rtol=1e-9)
+    assert torch.allclose(held[0], held[1])  # a scale changes nothing else
+    assert torch.equal(batch.hold_formula_electrons(torch.zeros_like(samples)), torch.zeros_like(samples))
+    only = batch.hold_formula_electrons(samples[:, [1]], np.array([1]))
+    assert only.double().mean().item() * volumes[1] == pytest.approx(counts[1])
+
+
+def test_formula_mode_scales_the_model_and_control_but_not_the_map_cc(eval_data, tiny_crystalnet):
+    model = tiny_crystalnet(seed=2)
+    model.config.nonnegative = True  # a density, as every shipped model gives (the tiny one may dip below 0)
+    last = [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1]
+    with torch.no_grad():
+        last.bias.add_(1.0)  # random weights give densities near 0: lift them so that they hold electrons
+    base = {"grid": 8, "samples": 2, "limit": 6, "batch_size": 3, "ablations": False, "baselines": False,
+            "verification": False, "translation": False, "examples": False}  # fmt: skip
+    raw = evaluate(model, eval_data, EvaluationConfig(**base), progress=False)
+    held = evaluate(model, eval_data, EvaluationConfig(electrons="formula", **base), progress=False)
+    changed = 0
+    for a, b in zip(raw.crystals, held.crystals, strict=True):
+        for method in ("model", "strict", "control"):
+            if method in a["scores"]:
+                assert b["scores"][method]["cc"] == pytest.approx(a["scores"][method]["cc"], abs=1e-5)
+                changed += b["scores"][method]["nmae"] != pytest.approx(a["scores"][method]["nmae"])
+        assert b["electrons"]["samples"] == a["electrons"]["samples"]  # as predicted, recorded beside
+        assert "formula" not in a["electrons"]
+        assert b["electrons"]["formula"]["samples"] == pytest.approx([1.0, 1.0], rel=1e-4)
+    assert changed > 0
+    table = held.as_dict()["summary"]["electrons"]["all"]
+    assert all(v["formula"]["within_10"] == 1.0 for v in table.values())
+    from pymatgen_crystalnet.evaluation.report import render_markdown
+
+    assert "Scaled to the formula's electrons" in render_markdown(held.as_dict())
+    with pytest.raises(ValueError, match="electrons must be one of predicted, formula"):
+        EvaluationConfig(electrons="atoms")

@@ -255,6 +255,67 @@ class Batch:
                 "truth": round(grid_electrons(truth[b], volume) / expected, 5),
             }
 
+    def formula_counts(
+        self, where: NDArray[np.int64] | None = None
+    ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Formula units and the electrons they hold on each crystal's cell, from formula and volume.
+
+        ``Z`` is :func:`~pymatgen_crystalnet.physics.formula_units.estimated_z` of the cell volume
+        and the crystal's formula (not its atoms: the count a user of the solver can know);
+        the electrons are ``Z`` × the formula's electrons per formula unit. ``where``: batch
+        positions (default all).
+        """
+        from pymatgen_crystalnet.data.density_bank import cell_volumes
+        from pymatgen_crystalnet.physics.formula_units import estimated_z, formula_electrons
+
+        rows = self.rows if where is None else self.rows[where]
+        volumes = cell_volumes(self.data)[rows]
+        formulas = [str(self.data.formula[i]) for i in rows]
+        z = np.array([estimated_z(v, f) for v, f in zip(volumes, formulas, strict=True)], dtype=np.int64)
+        per_formula = np.array([formula_electrons(f) for f in formulas])
+        return z, z * per_formula
+
+    def hold_formula_electrons(
+        self, grids: torch.Tensor, where: NDArray[np.int64] | None = None
+    ) -> torch.Tensor:
+        """``grids`` (``(..., B, n, n, n)``, crystals at ``where``) scaled to hold :meth:`formula_counts`.
+
+        A grid that holds no electrons is left as it is.
+        """
+        import torch
+
+        from pymatgen_crystalnet.data.density_bank import cell_volumes
+
+        rows = self.rows if where is None else self.rows[where]
+        counts = self.formula_counts(where)[1]
+        target = torch.as_tensor(counts / cell_volumes(self.data)[rows], device=grids.device)
+        mean = grids.double().mean(dim=(-3, -2, -1))
+        factor = torch.where(mean > 0, target / mean.clamp_min(1e-300), torch.ones_like(mean))
+        return grids * factor[..., None, None, None].to(grids.dtype)
+
+    def record_held(self, samples: torch.Tensor) -> None:
+        """Record, beside :meth:`record_electrons`, the samples scaled to the formula's electrons.
+
+        ``electrons["formula"]``: the estimated ``Z``, the electrons it gives, and each scaled
+        sample's count over the cell's true content (1 where ``Z`` is right).
+        """
+        from pymatgen_crystalnet.data.density_bank import cell_electrons, cell_volumes
+        from pymatgen_crystalnet.physics.cells import grid_electrons
+
+        z, counts = self.formula_counts()
+        grids = samples.detach().double().cpu().numpy()
+        contents, volumes = cell_electrons(self.data)[self.rows], cell_volumes(self.data)[self.rows]
+        for b in range(self.size):
+            volume, content = float(volumes[b]), float(contents[b])
+            held = [grid_electrons(grids[s, b], volume) / content for s in range(grids.shape[0])]
+            entry = self.electrons[b] if self.electrons[b] is not None else {}
+            entry["formula"] = {
+                "z": int(z[b]),
+                "electrons": round(float(counts[b]), 4),
+                "samples": [round(r, 5) for r in held],
+            }
+            self.electrons[b] = entry
+
     def crystal_rows(self, seeds: NDArray[np.str_] | None) -> list[dict[str, Any]]:
         """The report's per-crystal rows of this batch (``seeds``: every crystal's ``seed_split``)."""
         data = self.data

@@ -18,6 +18,7 @@ from pymatgen_crystalnet.configs import apply_settings
 
 __all__ = [
     "ABLATION_MODES",
+    "ELECTRON_MODES",
     "METHODS",
     "PAPER_TEST_SEEDS",
     "SPLITS",
@@ -28,6 +29,8 @@ __all__ = [
 ABLATION_MODES: tuple[str, ...] = ("full", "no_ratios", "drop_element", "none")
 #: ``seed_split`` values of the paper's published test lists.
 PAPER_TEST_SEEDS: tuple[str, ...] = ("cubic:test", "trigonal:test")
+#: How the model's densities are scored: as predicted, or scaled to the formula's electrons.
+ELECTRON_MODES: tuple[str, ...] = ("predicted", "formula")
 #: Splits an evaluation can select (``all``: every crystal of the export).
 SPLITS: tuple[str, ...] = ("train", "val", "test", "all")
 
@@ -92,6 +95,14 @@ class EvaluationConfig(MSONable):
     temperature
         Scale of the latent noise of every sampled method (model, control, ablations): z = μ +
         T·σ·ε (1: the model's posterior, the paper's protocol; 0: the latent means).
+    electrons
+        ``predicted`` (default, the paper's protocol): the model's densities are scored as
+        predicted. ``formula``: each density of ``model``, ``strict`` and ``control`` is first
+        scaled to hold the electrons the formula fixes on its cell (electrons per formula unit ×
+        :func:`~pymatgen_crystalnet.physics.formula_units.estimated_z` from the cell volume: the
+        solver's rule when no structure fixes the count). Map CC does not change with the scale;
+        NMAE, SSIM and PSNR do. The composition ablations stay as predicted (their input lacks
+        the formula the count comes from).
     """
 
     split: str = "test"
@@ -114,8 +125,13 @@ class EvaluationConfig(MSONable):
     allow_mismatch: bool = False
     examples: bool = True
     temperature: float = 1.0
+    electrons: str = "predicted"
 
     def __post_init__(self) -> None:
+        if self.electrons not in ELECTRON_MODES:
+            raise ValueError(
+                f"electrons must be one of {', '.join(ELECTRON_MODES)}, got {self.electrons!r}."
+            )
         if not 0.0 <= float(self.temperature) < float("inf"):
             raise ValueError(f"temperature must be finite and non-negative, got {self.temperature}.")
         if self.split not in SPLITS:

@@ -259,17 +259,17 @@ def _electron_lines(table: dict[str, Any] | None) -> list[str]:
         return []
     out = ["### Electrons held (fraction of the cell's electrons, Σ Z)", ""]
     rows = [
-        [
-            s,
-            str(v["n"]),
-            _pm(v["samples"], "nmae"),
-            f"{100 * v['within_10']:.0f} %",
-            _pm(v["strict"], "nmae"),
-            _pm(v["truth"], "nmae"),
-        ]
+        [s, str(v["n"]), _pm(v["samples"], "nmae"), f"{100 * v['within_10']:.0f} %", _pm(v["strict"], "nmae"),
+         _pm(v["truth"], "nmae")]
         for s, v in table.items()
-    ]
+    ]  # fmt: skip
     out += _table(["system", "n", "samples", "samples within 10 %", "latent means", "truth grid"], rows)
+    scaled = {s: v["formula"] for s, v in table.items() if v.get("formula")}
+    if scaled:
+        out += ["", "Scaled to the formula's electrons (Z from the cell volume; scored so):", ""]
+        rows = [[s, str(v["n"]), _pm(v["samples"], "nmae"), f"{100 * v['within_10']:.0f} %"]
+                for s, v in scaled.items()]  # fmt: skip
+        out += _table(["system", "n", "samples", "samples within 10 %"], rows)
     return out
 
 

@@ -167,13 +167,16 @@ class ModelScorer:
         comp = batch.composition(self.model_mode)
         cell = batch.cell_inputs(self.sampler.cell_spec)
         pred = self.sampler.sample(batch.patterns, comp, config.samples, "model", cell)
+        strict = self.sampler.means(batch.patterns, comp, cell)
+        batch.record_electrons(pred, strict)
+        if config.electrons == "formula":
+            pred, strict = batch.hold_formula_electrons(pred), batch.hold_formula_electrons(strict)
+            batch.record_held(pred)
         res = _aligned(config, pred, batch.truth, config.translation)
         batch.put("model", best_scores(res.rotation))
         if res.translation is not None:
             batch.put("model_translation", best_scores(res.translation))
-        strict = self.sampler.means(batch.patterns, comp, cell)
         batch.put("strict", grid_scores(strict, batch.truth, config.win_size))
-        batch.record_electrons(pred, strict)
         if config.verification:
             _verify(batch, pred, res.rotation)
         if config.examples:
@@ -258,6 +261,8 @@ class ControlScorer:
         # the partner's pattern read on the crystal's own cell: the model is never shown the truth
         cell = batch.cell_inputs(self.sampler.cell_spec, pattern_rows=batch.partner_rows, where=has)
         pred = self.sampler.sample(patterns, comp, self.config.samples, "control", cell)
+        if self.config.electrons == "formula":
+            pred = batch.hold_formula_electrons(pred, has)
         res = _aligned(self.config, pred, batch.truth[pick], self.config.translation)
         batch.put("control", best_scores(res.rotation), has)
         if res.translation is not None:

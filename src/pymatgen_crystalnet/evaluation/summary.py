@@ -89,6 +89,14 @@ def _electrons(rows: list[dict[str, Any]], tolerance: float = 0.1) -> dict[str, 
             "strict": _stats([e["strict"] for e in counted]),
             "truth": _stats([e["truth"] for e in counted]),
         }
+        scaled = [e["formula"] for e in counted if e.get("formula")]
+        if scaled:
+            held = [v for e in scaled for v in e["samples"]]
+            out[name]["formula"] = {
+                "n": len(scaled),
+                "samples": _stats(held),
+                "within_10": sum(abs(v - 1.0) <= tolerance for v in held) / len(held),
+            }
     return out
 
 
@@ -104,7 +112,9 @@ def summarise(crystals: list[dict[str, Any]], methods: Sequence[str], samples: i
         "chance"}}`` (``fraction`` over the crystals whose samples do not tie); ``electrons``:
         the same two scopes, ``{system: {"n", "samples", "within_10", "strict", "truth"}}``
         (the electrons held as a fraction of the cell's content: μ ± σ over every sample,
-        the share of samples within 10 %, the latent-mean prediction and the truth grid).
+        the share of samples within 10 %, the latent-mean prediction and the truth grid; with
+        ``formula``, the same of the samples scaled to the formula's electrons when the run
+        scaled them, ``electrons="formula"``).
     """
     subset = [r for r in crystals if r.get("paper_test")]
     return {
