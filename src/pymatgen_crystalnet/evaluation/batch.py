@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from pymatgen_crystalnet.data.reader import ExportedDataset
     from pymatgen_crystalnet.featurize.reflections import CellInputSpec
 
-__all__ = ["Batch", "truth_grid"]
+__all__ = ["Batch", "scale_to_mean", "truth_grid"]
 
 
 def truth_grid(data: ExportedDataset, i: int, n: int) -> tuple[NDArray[np.float64], str]:
@@ -44,6 +44,19 @@ def truth_grid(data: ExportedDataset, i: int, n: int) -> tuple[NDArray[np.float6
             return np.asarray(stored, dtype=np.float64), "dft"
         return other_crystal_grid(stored, n), f"dft (interpolated {stored.shape[0]}³ → {n}³)"
     return data.iam_grid(i, n), "iam"
+
+
+def scale_to_mean(grids: torch.Tensor, mean_density: torch.Tensor) -> torch.Tensor:
+    """``(..., B, n, n, n)`` grids, each × the factor that gives it the mean ``mean_density[b]`` (e/Å³).
+
+    A grid whose mean is not positive (it holds no electrons) is left as it is.
+    """
+    import torch
+
+    mean = grids.double().mean(dim=(-3, -2, -1))
+    target = mean_density.to(device=mean.device, dtype=mean.dtype)
+    factor = torch.where(mean > 0, target / mean.clamp_min(1e-300), torch.ones_like(mean))
+    return grids * factor[..., None, None, None].to(grids.dtype)
 
 
 @dataclass
@@ -288,10 +301,7 @@ class Batch:
 
         rows = self.rows if where is None else self.rows[where]
         counts = self.formula_counts(where)[1]
-        target = torch.as_tensor(counts / cell_volumes(self.data)[rows], device=grids.device)
-        mean = grids.double().mean(dim=(-3, -2, -1))
-        factor = torch.where(mean > 0, target / mean.clamp_min(1e-300), torch.ones_like(mean))
-        return grids * factor[..., None, None, None].to(grids.dtype)
+        return scale_to_mean(grids, torch.as_tensor(counts / cell_volumes(self.data)[rows]))
 
     def record_held(self, samples: torch.Tensor) -> None:
         """Record, beside :meth:`record_electrons`, the samples scaled to the formula's electrons.

