@@ -25,7 +25,9 @@ Indexing uses it to recognise a cell that holds only part of a formula unit, and
 export; :func:`likely_z`: 68 % / 70 %), so that a density can be given the electrons the formula
 fixes (:func:`formula_electrons` × ``Z``).
 
-Used by indexing (to rank cells with a formula) and by the solver (to refuse a cell).
+Used by indexing (to rank cells with a formula), by the solver (to refuse a cell, and to give a
+candidate the electrons its cell holds) and by the evaluation (``electrons="formula"``). The Z
+figures are printed by ``benchmarks/electron_decoding.py``.
 """
 
 from __future__ import annotations
