@@ -209,7 +209,9 @@ def test_a_solved_result_round_trips(solved, tmp_path):
 def test_no_formula_no_structure_with_the_reason(tiny_solver, nacl):
     from pymatgen_crystalnet.physics.powder import xrd_pattern
 
-    res = tiny_solver.solve(xrd_pattern(nacl), "Na Cl", wavelength="MoKa", n_candidates=1, grid=8)
+    # seeded: an untrained network's candidate from an unseeded draw misses the 0.25 cosine now and
+    # then (2 of 12 seeds), and "no solution found" is then the reason given instead
+    res = tiny_solver.solve(xrd_pattern(nacl), "Na Cl", wavelength="MoKa", n_candidates=1, grid=8, seed=0)
     assert res.structures == [] and "formula" in res.structure_info["reason"]
     assert "formula" in res[0].structure_reason
     bare = tiny_solver.solve(xrd_pattern(nacl), "NaCl", wavelength="MoKa", n_candidates=1, grid=8,
