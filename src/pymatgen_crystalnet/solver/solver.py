@@ -310,7 +310,7 @@ class CrystalNetSolver:
             structure_list, structure_info = solve_candidate_structures(
                 used_candidates, used.lattice, cell_info, prepared, composition, mode, structure_config
             )
-        # the cell content, where a solved structure or a given Z fixes it (solver.electrons)
+        # the content a solved structure, a given Z or the formula and volume fix (solver.electrons)
         normalise_candidates(
             candidates,
             best_structures={best.cell: structure_list[0].structure} if structure_list else {},
