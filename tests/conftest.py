@@ -67,6 +67,21 @@ TINY_CRYSTALNET = {
 
 
 @pytest.fixture(scope="session")
+def load_script():
+    """Import a repository script (``benchmarks/…``, ``tools/…``) by its path from the repository root."""
+    import importlib.util
+
+    def load(relative: str):
+        path = TESTS.parent / relative
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
+
+
+@pytest.fixture(scope="session")
 def tiny_crystalnet():
     """Factory of tiny randomly initialised CrystalNet models; ``seed`` fixes the weights."""
     import torch

@@ -1,22 +1,13 @@
 """benchmarks/electron_decoding.py: the decodings hold the electrons they are asked to."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
-ROOT = Path(__file__).parents[1]
-
 
 @pytest.fixture(scope="module")
-def bench():
-    path = ROOT / "benchmarks" / "electron_decoding.py"
-    spec = importlib.util.spec_from_file_location("electron_decoding", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench(load_script):
+    return load_script("benchmarks/electron_decoding.py")
 
 
 def test_sharpening_holds_the_target_and_raises_the_peaks_more_than_the_valleys(bench):

@@ -1,6 +1,5 @@
 """The example pattern shipped for the README's main job: provenance and that it indexes."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -15,18 +14,9 @@ EXAMPLE = ROOT / "src" / "pymatgen_crystalnet" / "examples" / "BaO_MoKa.xy"
 BAO_A = 5.6149
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location(
-        "make_example_pattern", ROOT / "tools" / "make_example_pattern.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
-def generator():
-    return _generator()
+def generator(load_script):
+    return load_script("tools/make_example_pattern.py")
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """benchmarks/structure_table.py: a new model's network methods beside the search of an earlier run."""
 
 import copy
-import importlib.util
 import json
 from pathlib import Path
 
@@ -12,12 +11,8 @@ RECORDED = ROOT / "benchmarks" / "results" / "structures_trigonal.json"
 
 
 @pytest.fixture(scope="module")
-def table():
-    path = ROOT / "benchmarks" / "structure_table.py"
-    spec = importlib.util.spec_from_file_location("structure_table", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def table(load_script):
+    return load_script("benchmarks/structure_table.py")
 
 
 def _new_run(report: dict, n: int) -> tuple[list[dict], dict]:
