@@ -42,7 +42,6 @@ from pymatgen_crystalnet.evaluation.scorers import Sampler
 from pymatgen_crystalnet.evaluation.selection import select_crystals
 from pymatgen_crystalnet.model.pretrained import pretrained_path
 from pymatgen_crystalnet.model.weights import load_model_and_metadata
-from pymatgen_crystalnet.physics.cells import grid_electrons
 from pymatgen_crystalnet.scoring.alignment import aligned_scores, best_scores
 
 logger = logging.getLogger("electron_decoding")
@@ -136,16 +135,12 @@ def main() -> None:
                 cell = batch.cell_inputs(spec, pattern_rows=batch.partner_rows, where=has)
                 patterns = batch.patterns_of(batch.partner_rows)
                 control = sampler.sample(patterns, comp, args.samples, "control", cell)
-            contents = cell_electrons(data)[batch.rows]
-            volumes = cell_volumes(data)[batch.rows]
             for how in DECODINGS:
                 grids = decode(batch, pred, how)
                 best = best_scores(aligned_scores(grids, batch.truth).rotation)
                 sums[how]["cc"] += best["cc"].tolist()
                 sums[how]["nmae"] += best["nmae"].tolist()
-                g = grids.double().numpy()
-                sums[how]["held"] += [grid_electrons(g[k, b], volumes[b]) / contents[b]
-                                      for k in range(g.shape[0]) for b in range(g.shape[1])]  # fmt: skip
+                sums[how]["held"] += batch.content_ratios(grids).ravel().tolist()
                 if control is not None:
                     decoded = decode(batch, control, how, has)
                     other = best_scores(aligned_scores(decoded, batch.truth[has]).rotation)

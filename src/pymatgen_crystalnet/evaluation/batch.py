@@ -99,6 +99,9 @@ class Batch:
     _composition: dict[str, torch.Tensor] = field(default_factory=dict, init=False, repr=False)
     _patterns: torch.Tensor | None = field(default=None, init=False, repr=False)
     _cell: dict[str, torch.Tensor] | None = field(default=None, init=False, repr=False)
+    _formula: tuple[NDArray[np.int64], NDArray[np.float64]] | None = field(
+        default=None, init=False, repr=False
+    )
 
     @classmethod
     def load(
@@ -251,22 +254,33 @@ class Batch:
         strict
             The prediction from the latent means, ``(B, n, n, n)``.
         """
+        from pymatgen_crystalnet.data.density_bank import cell_electrons
+
+        contents = cell_electrons(self.data)[self.rows]
+        ratios = self.content_ratios(samples)
+        means, truth = self.content_ratios(strict[None])[0], self.content_ratios(self.truth[None])[0]
+        for b in range(self.size):
+            self.electrons[b] = {
+                "expected": round(float(contents[b]), 4),
+                "samples": [round(float(r), 5) for r in ratios[:, b]],
+                "strict": round(float(means[b]), 5),
+                "truth": round(float(truth[b]), 5),
+            }
+
+    def content_ratios(self, grids: torch.Tensor) -> NDArray[np.float64]:
+        """``(k, B)``: the electrons each of ``(k, B, n, n, n)`` grids holds over its cell's atoms' electrons.
+
+        A grid's count is :func:`~pymatgen_crystalnet.physics.cells.grid_electrons` (mean × volume).
+        """
         from pymatgen_crystalnet.data.density_bank import cell_electrons, cell_volumes
         from pymatgen_crystalnet.physics.cells import grid_electrons
 
-        grids = samples.detach().double().cpu().numpy()
-        means = strict.detach().double().cpu().numpy()
-        truth = self.truth.detach().double().cpu().numpy()
+        values = grids.detach().double().cpu().numpy()
         contents, volumes = cell_electrons(self.data)[self.rows], cell_volumes(self.data)[self.rows]
-        for b in range(self.size):
-            expected, volume = float(contents[b]), float(volumes[b])
-            ratios = [grid_electrons(grids[s, b], volume) / expected for s in range(grids.shape[0])]
-            self.electrons[b] = {
-                "expected": round(expected, 4),
-                "samples": [round(r, 5) for r in ratios],
-                "strict": round(grid_electrons(means[b], volume) / expected, 5),
-                "truth": round(grid_electrons(truth[b], volume) / expected, 5),
-            }
+        return np.array(
+            [[grid_electrons(values[s, b], float(volumes[b])) / float(contents[b]) for b in range(self.size)]
+             for s in range(values.shape[0])]
+        )  # fmt: skip
 
     def formula_counts(
         self, where: NDArray[np.int64] | None = None
@@ -281,12 +295,13 @@ class Batch:
         from pymatgen_crystalnet.data.density_bank import cell_volumes
         from pymatgen_crystalnet.physics.formula_units import estimated_z, formula_electrons
 
-        rows = self.rows if where is None else self.rows[where]
-        volumes = cell_volumes(self.data)[rows]
-        formulas = [str(self.data.formula[i]) for i in rows]
-        z = np.array([estimated_z(v, f) for v, f in zip(volumes, formulas, strict=True)], dtype=np.int64)
-        per_formula = np.array([formula_electrons(f) for f in formulas])
-        return z, z * per_formula
+        if self._formula is None:  # once per batch: the model's and the control's scaling share it
+            volumes = cell_volumes(self.data)[self.rows]
+            formulas = [str(self.data.formula[i]) for i in self.rows]
+            z = np.array([estimated_z(v, f) for v, f in zip(volumes, formulas, strict=True)], dtype=np.int64)
+            self._formula = (z, z * np.array([formula_electrons(f) for f in formulas]))
+        z, counts = self._formula
+        return (z, counts) if where is None else (z[where], counts[where])
 
     def hold_formula_electrons(
         self, grids: torch.Tensor, where: NDArray[np.int64] | None = None
@@ -309,20 +324,14 @@ class Batch:
         ``electrons["formula"]``: the estimated ``Z``, the electrons it gives, and each scaled
         sample's count over the cell's true content (1 where ``Z`` is right).
         """
-        from pymatgen_crystalnet.data.density_bank import cell_electrons, cell_volumes
-        from pymatgen_crystalnet.physics.cells import grid_electrons
-
         z, counts = self.formula_counts()
-        grids = samples.detach().double().cpu().numpy()
-        contents, volumes = cell_electrons(self.data)[self.rows], cell_volumes(self.data)[self.rows]
+        held = self.content_ratios(samples)
         for b in range(self.size):
-            volume, content = float(volumes[b]), float(contents[b])
-            held = [grid_electrons(grids[s, b], volume) / content for s in range(grids.shape[0])]
             entry = self.electrons[b] if self.electrons[b] is not None else {}
             entry["formula"] = {
                 "z": int(z[b]),
                 "electrons": round(float(counts[b]), 4),
-                "samples": [round(r, 5) for r in held],
+                "samples": [round(float(r), 5) for r in held[:, b]],
             }
             self.electrons[b] = entry
 
