@@ -46,14 +46,13 @@ def structure_electrons(structure: Structure, volume: float) -> float:
 
 def _target(
     candidate: Any, best_structure: Structure | None, composition: Composition | None,
-    z: int | None, conventional: Lattice | None,
+    per_formula: float | None, z: int | None, conventional: Lattice | None,
 ) -> tuple[float | None, str]:  # fmt: skip
     volume = float(candidate.lattice.volume)
     if best_structure is not None:
         return structure_electrons(best_structure, volume), "structure"
-    if composition is None:
+    if composition is None or per_formula is None:
         return None, "unknown"
-    per_formula = formula_electrons(composition)
     if z is not None and conventional is not None:
         return z * per_formula * volume / float(conventional.volume), "given z"
     return estimated_z(volume, composition) * per_formula, "formula and volume"
@@ -85,14 +84,15 @@ def normalise_candidates(
     """
     if composition is not None and (not len(composition) or composition.num_atoms <= 0):
         composition = None
+    per_formula = formula_electrons(composition) if composition is not None else None
     for cand in candidates:
         held = grid_electrons(cand.grid, cand.lattice.volume)
         target, source = _target(
-            cand, best_structures.get(cand.cell), composition, z, (conventional or {}).get(cand.cell)
-        )
+            cand, best_structures.get(cand.cell), composition, per_formula, z,
+            (conventional or {}).get(cand.cell),
+        )  # fmt: skip
         record: dict[str, Any] = {"predicted": held, "source": source}
-        if composition is not None:
-            per_formula = formula_electrons(composition)
+        if per_formula is not None:
             record.update(per_formula_unit=per_formula, implied_z=held / per_formula)
         if target is not None and held > 0:
             factor = target / held
